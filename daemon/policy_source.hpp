@@ -1,0 +1,46 @@
+// PolicySource: what the socketmap front end asks for every normalised policy domain.
+// PolicyService (policy_service.hpp) is the real one. The answer may come synchronously
+// (a cached policy: the callback runs before lookup() returns, and lookup() returns a
+// null handle) or later on the event loop (a resolve was needed). Destroying the returned
+// handle before the callback ran cancels the wait (the resolve itself goes on).
+#pragma once
+
+#include "common/pending.hpp"
+#include "sts/policy.hpp"
+
+#include <functional>
+#include <string_view>
+
+namespace mtasts::daemon {
+
+struct Decision {
+  enum class Kind {
+    Enforce,   // answer with a `secure` verdict built from `policy`
+    NoPolicy,  // answer NOTFOUND: Postfix uses its default (opportunistic) level
+    TempFail,  // answer TEMP `reason`: Postfix defers the mail
+  };
+  Kind kind = Kind::NoPolicy;
+  std::string_view domain;                // the policy domain
+  const sts::Policy* policy = nullptr;    // set for Enforce; valid during the callback only
+  std::string_view reason;                // for TempFail and for logs
+};
+
+class PolicySource {
+ public:
+  using Callback = std::function<void(const Decision&)>;
+  virtual ~PolicySource() = default;
+  virtual RequestHandle lookup(std::string_view domain, Callback done) = 0;
+};
+
+// Until the resolver exists, or when a test needs it: every domain has no policy.
+class NoPolicySource final : public PolicySource {
+ public:
+  RequestHandle lookup(std::string_view domain, Callback done) override {
+    Decision d;
+    d.domain = domain;
+    done(d);
+    return nullptr;
+  }
+};
+
+}  // namespace mtasts::daemon
