@@ -1,0 +1,103 @@
+"""The test world's scenario table: one row per domain, data only, read by world.py (to build
+DNS data, certificates and HTTPS behaviours) and by the integration tests (expectations).
+
+Every row says what the world serves and what mtastsd must answer:
+  reply    exact socketmap reply for map name "postfix"
+  exit     expected `mtastsd --query` exit code (0 policy, 1 no policy, 2 failure)
+  tlsrpt   acceptable TLS-RPT result types for the failure (tuple), or None when no fetch
+           failure is involved. Tuples with two entries mark cases where RFC 8460 leaves the
+           classification open.
+"""
+
+FETCH = "sts-policy-fetch-error"
+INVALID = "sts-policy-invalid"
+WEBPKI = "sts-webpki-invalid"
+
+NOTFOUND = "NOTFOUND "
+
+
+def policy_body(domain, mode="enforce", mx=None, max_age=86400, eol="\n"):
+    mx = [f"mx.{domain}"] if mx is None else mx
+    lines = ["version: STSv1", f"mode: {mode}"] + [f"mx: {m}" for m in mx] + [f"max_age: {max_age}"]
+    return eol.join(lines) + eol
+
+
+def secure(*patterns):
+    return "OK secure match=" + ":".join(patterns) + " servername=hostname"
+
+
+def _row(domain, n, **kw):
+    row = {
+        "domain": domain,
+        "addr": f"127.0.50.{n}",           # address of mta-sts.<domain>
+        "mx_addr": f"127.0.60.{n}",        # address of mx.<domain> (for Postfix end-to-end tests)
+        "txt": [[f"v=STSv1; id={n}a"]],   # RRs of _mta-sts.<domain>, each a list of strings
+        "txt_cname": None,                 # _mta-sts.<domain> is a CNAME to this name
+        "host": "a",                       # a | cname | none: how mta-sts.<domain> resolves
+        "dns": "static",                   # static | servfail | silent
+        "kind": "https",                   # https | http | tarpit | refused
+        "behaviour": "good",               # see policy_server.py
+        "cert": "good",                    # good | wildcard | wrongname | untrusted | expired
+        "content_type": "text/plain",
+        "policy": policy_body(domain),
+        "mx": [(10, f"mx.{domain}")],
+        "reply": secure(f"mx.{domain}"),
+        "exit": 0,
+        "tlsrpt": None,
+        "note": "",
+    }
+    row.update(kw)
+    return row
+
+
+def _failing(domain, n, tlsrpt, **kw):
+    return _row(domain, n, reply=NOTFOUND, exit=2, tlsrpt=tlsrpt, **kw)
+
+
+SCENARIOS = [
+    _row("good.test", 1, policy=policy_body("good.test", mx=["mx.good.test", "*.good.test"]),
+         content_type="text/plain; charset=utf-8",
+         mx=[(10, "mx.good.test"), (20, "mx2.good.test")],
+         reply=secure("mx.good.test", ".good.test"), note="enforce, wildcard mx, media type parameter"),
+    _row("testing.test", 2, policy=policy_body("testing.test", mode="testing"), reply=NOTFOUND),
+    _row("none.test", 3, policy=policy_body("none.test", mode="none", mx=[]), reply=NOTFOUND,
+         note="a fetched mode none is a policy (exit 0) that yields NOTFOUND"),
+    _row("norecord.test", 4, txt=[], reply=NOTFOUND, exit=1, note="no TXT (NODATA at _mta-sts)"),
+    _row("two-records.test", 5, txt=[["v=STSv1; id=5a"], ["v=STSv1; id=5b"]], reply=NOTFOUND, exit=1,
+         note="two v=STSv1 records: no policy"),
+    _row("split.test", 6, txt=[["v=STSv1; ", "id=split", "6"]], note="one RR, three strings"),
+    _row("unrelated.test", 7, txt=[["v=spf1 -all"], ["v=STSv1; id=7a"], ["some other text"]]),
+    _row("cname-txt.test", 8, txt=[], txt_cname="sts-record.elsewhere.test",
+         note="_mta-sts is a CNAME to the TXT record"),
+    _row("cname-host.test", 9, host="cname", note="mta-sts.<d> is a CNAME to policy-host.elsewhere.test"),
+    _failing("servfail.test", 10, None, dns="servfail", note="zone forwarded to a server that refuses"),
+    _failing("silent.test", 11, None, dns="silent", note="unbound drops the queries (local-zone deny)"),
+    _failing("redirect.test", 12, (FETCH,), behaviour="redirect"),
+    _failing("notfound.test", 13, (FETCH,), behaviour="notfound"),
+    _failing("html.test", 14, (FETCH, INVALID), content_type="text/html", note="valid body, wrong type"),
+    _failing("big-cl.test", 15, (FETCH, INVALID), behaviour="big-cl"),
+    _failing("big-chunked.test", 16, (FETCH, INVALID), behaviour="big-chunked"),
+    _failing("big-close.test", 17, (FETCH, INVALID), behaviour="big-close"),
+    _failing("tarpit.test", 18, (FETCH,), kind="tarpit"),
+    _failing("wrongname.test", 19, (WEBPKI,), cert="wrongname"),
+    _failing("untrusted.test", 20, (WEBPKI,), cert="untrusted"),
+    _failing("expired.test", 21, (WEBPKI,), cert="expired"),
+    _failing("plainhttp.test", 22, (FETCH, WEBPKI), kind="http"),
+    _failing("refused.test", 23, (FETCH,), kind="refused"),
+    _failing("reset.test", 24, (FETCH,), behaviour="reset",
+             policy=policy_body("reset.test") + "x-padding: " + "a" * 100 + "\n",
+             note="reset after a valid policy but before the end of Content-Length"),
+    _failing("badpolicy.test", 25, (INVALID,), policy="version: STSv1\nmode: enforce\nmax_age: 86400\n",
+             note="mx missing"),
+    _row("changing.test", 26, note="tests rewrite its TXT (World.set_txt) and body (World.set_policy)"),
+    _row("wildcard.test", 27, cert="wildcard", note="certificate for *.wildcard.test"),
+    _row("parallel.test", 28, behaviour="slow", note="fresh domain for the 100-parallel test; 0.3 s delay"),
+    _failing("nohost.test", 29, (FETCH,), host="none", note="TXT present, mta-sts.<d> does not exist"),
+    _row("crlf.test", 30, policy=policy_body("crlf.test", eol="\r\n"), note="CRLF policy"),
+]
+
+BY_DOMAIN = {row["domain"]: row for row in SCENARIOS}
+
+
+def scenario(domain):
+    return BY_DOMAIN[domain]
