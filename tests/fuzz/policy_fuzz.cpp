@@ -60,7 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The matcher on arbitrary bytes: split at the first newline into pattern and host.
   const std::size_t nl = body.find('\n');
   const std::string_view first = body.substr(0, nl);
-  const std::string_view second = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
+  const std::string_view second =
+      nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
   (void)mtasts::sts::mxMatches(first, second);
   (void)mtasts::sts::mxMatches(second, first);
   if (!first.empty() && first.rfind("*.", 0) != 0 && first.back() != '.') {
