@@ -1,0 +1,186 @@
+#include "daemon/listener.hpp"
+
+#include "common/log.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <arpa/inet.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace mtasts::daemon {
+namespace {
+
+constexpr unsigned ListenFlags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+// A socket file nobody accepts on is left over from a crash: remove it. A file that is
+// not a socket, or a socket someone still listens on, is an error.
+Result<void> removeStaleSocket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return fail(ErrorCode::Io, fmt::format("unix:{}: {}", path, errnoText(errno)));
+  }
+  if (!S_ISSOCK(st.st_mode))
+    return fail(ErrorCode::Io, fmt::format("unix:{}: exists and is not a socket", path));
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(ErrorCode::Io, fmt::format("socket: {}", errnoText(errno)));
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::memcpy(sun.sun_path, path.data(), path.size());
+  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0;
+  ::close(fd);
+  if (live) return fail(ErrorCode::Io, fmt::format("unix:{}: another process listens on it", path));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return fail(ErrorCode::Io, fmt::format("unix:{}: cannot remove stale socket: {}", path, errnoText(errno)));
+  return {};
+}
+
+Result<void> applyUnixOptions(const std::string& path, const UnixSocketOptions& options) {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!options.owner.empty()) {
+    const passwd* pw = ::getpwnam(options.owner.c_str());
+    if (!pw) return fail(ErrorCode::InvalidInput, fmt::format("unix_socket_owner: no user \"{}\"", escapeForLog(options.owner)));
+    uid = pw->pw_uid;
+  }
+  if (!options.group.empty()) {
+    const group* gr = ::getgrnam(options.group.c_str());
+    if (!gr) return fail(ErrorCode::InvalidInput, fmt::format("unix_socket_group: no group \"{}\"", escapeForLog(options.group)));
+    gid = gr->gr_gid;
+  }
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && ::chown(path.c_str(), uid, gid) != 0)
+    return fail(ErrorCode::Io, fmt::format("unix:{}: chown: {}", path, errnoText(errno)));
+  if (::chmod(path.c_str(), static_cast<mode_t>(options.mode)) != 0)
+    return fail(ErrorCode::Io, fmt::format("unix:{}: chmod: {}", path, errnoText(errno)));
+  return {};
+}
+
+}  // namespace
+
+Result<ListenAddress> parseListenAddress(std::string_view spec) {
+  ListenAddress out;
+  auto bad = [&](std::string_view why) {
+    return fail(ErrorCode::InvalidInput, fmt::format("listen entry \"{}\": {}", escapeForLog(spec, 80), why));
+  };
+  if (spec.starts_with("unix:")) {
+    out.kind = ListenAddress::Kind::Unix;
+    out.path = std::string(spec.substr(5));
+    if (out.path.empty() || out.path.front() != '/') return bad("needs an absolute path");
+    if (out.path.size() >= sizeof(sockaddr_un{}.sun_path)) return bad("path too long for a unix socket");
+    if (out.path.find('\0') != std::string::npos) return bad("path contains a NUL byte");
+    return out;
+  }
+  if (!spec.starts_with("inet:")) return bad("must start with inet: or unix:");
+  std::string_view rest = spec.substr(5);
+  std::string_view port_text;
+  if (rest.starts_with("[")) {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+      return bad("expected inet:[address]:port");
+    out.host = std::string(rest.substr(1, close - 1));
+    port_text = rest.substr(close + 2);
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected inet:host:port");
+    out.host = std::string(rest.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
+    port_text = rest.substr(colon + 1);
+  }
+  if (out.host.empty()) return bad("missing host");
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535)
+    return bad("port must be a number from 0 to 65535");
+  out.port = static_cast<std::uint16_t>(port);
+  return out;
+}
+
+std::string sockaddrToString(const sockaddr* sa, int len) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (sa && sa->sa_family == AF_INET && len >= static_cast<int>(sizeof(sockaddr_in))) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return fmt::format("{}:{}", host, ntohs(in->sin_port));
+  }
+  if (sa && sa->sa_family == AF_INET6 && len >= static_cast<int>(sizeof(sockaddr_in6))) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return fmt::format("[{}]:{}", host, ntohs(in6->sin6_port));
+  }
+  return "unix";
+}
+
+Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenAddress& address,
+                                                 const UnixSocketOptions& unix_options,
+                                                 AcceptFn on_accept) {
+  std::unique_ptr<Listener> self(new Listener());
+  self->on_accept_ = std::move(on_accept);
+  if (address.kind == ListenAddress::Kind::Unix) {
+    if (auto removed = removeStaleSocket(address.path); !removed)
+      return Unexpected{std::move(removed).error()};
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, address.path.data(), address.path.size());
+    self->listener_ = evconnlistener_new_bind(base, &Listener::acceptTrampoline, self.get(), ListenFlags, -1,
+                                              reinterpret_cast<sockaddr*>(&sun), sizeof sun);
+    if (!self->listener_)
+      return fail(ErrorCode::Io, fmt::format("unix:{}: cannot listen: {}", address.path, errnoText(errno)));
+    self->unix_path_ = address.path;
+    self->bound_name_ = "unix:" + address.path;
+    if (auto applied = applyUnixOptions(address.path, unix_options); !applied)
+      return Unexpected{std::move(applied).error()};
+    return self;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(address.port);
+  if (int rc = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0 || !found)
+    return fail(ErrorCode::InvalidInput, fmt::format("inet:{}: {}", escapeForLog(address.host), ::gai_strerror(rc)));
+  self->listener_ = evconnlistener_new_bind(base, &Listener::acceptTrampoline, self.get(), ListenFlags, -1,
+                                            found->ai_addr, static_cast<int>(found->ai_addrlen));
+  const int err = errno;
+  ::freeaddrinfo(found);
+  if (!self->listener_)
+    return fail(ErrorCode::Io, fmt::format("inet:{}:{}: cannot listen: {}", escapeForLog(address.host), address.port, errnoText(err)));
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(evconnlistener_get_fd(self->listener_), reinterpret_cast<sockaddr*>(&bound), &len);
+  self->bound_name_ = sockaddrToString(reinterpret_cast<sockaddr*>(&bound), static_cast<int>(len));
+  self->bound_port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                                 : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return self;
+}
+
+Listener::~Listener() {
+  if (listener_) evconnlistener_free(listener_);
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+void Listener::acceptTrampoline(evconnlistener*, int fd, sockaddr* sa, int len, void* arg) noexcept {
+  auto* self = static_cast<Listener*>(arg);
+  try {
+    self->on_accept_(fd, sockaddrToString(sa, len));
+  } catch (const std::exception& e) {
+    moduleLogger("server")->error("accept failed error={}", escapeForLog(e.what()));
+    ::close(fd);
+  }
+}
+
+}  // namespace mtasts::daemon

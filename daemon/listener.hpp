@@ -1,0 +1,67 @@
+// Socketmap listen addresses ("inet:HOST:PORT", "inet:[v6]:PORT", "unix:/path") and the
+// RAII Listener that owns one evconnlistener on the daemon's event_base. Parsing is pure;
+// open() binds (startup only, may block in getaddrinfo for a host name) and reports errors
+// as Result. A unix listener removes a stale socket file first and unlinks it when freed.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+struct event_base;
+struct evconnlistener;
+struct sockaddr;
+
+namespace mtasts::daemon {
+
+struct ListenAddress {
+  enum class Kind { Inet, Unix };
+  Kind kind = Kind::Inet;
+  std::string host;   // inet: without brackets
+  std::uint16_t port = 0;
+  std::string path;   // unix
+};
+
+Result<ListenAddress> parseListenAddress(std::string_view spec);
+
+struct UnixSocketOptions {
+  unsigned mode = 0666;
+  std::string owner;  // empty = unchanged
+  std::string group;
+};
+
+class Listener {
+ public:
+  // Called with an accepted, non-blocking fd and the peer as text ("127.0.0.1:5555").
+  using AcceptFn = std::function<void(int fd, std::string peer)>;
+
+  static Result<std::unique_ptr<Listener>> open(event_base* base, const ListenAddress& address,
+                                                const UnixSocketOptions& unix_options,
+                                                AcceptFn on_accept);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // The bound address: "127.0.0.1:41234", "[::1]:8461", "unix:/run/x.sock".
+  const std::string& boundName() const { return bound_name_; }
+  std::uint16_t boundPort() const { return bound_port_; }
+
+ private:
+  Listener() = default;
+  static void acceptTrampoline(evconnlistener*, int fd, ::sockaddr* sa, int len, void* arg) noexcept;
+
+  evconnlistener* listener_ = nullptr;
+  AcceptFn on_accept_;
+  std::string bound_name_;
+  std::string unix_path_;
+  std::uint16_t bound_port_ = 0;
+};
+
+// "1.2.3.4:5", "[::1]:5", "unix" for a sockaddr (peer names in logs).
+std::string sockaddrToString(const ::sockaddr* sa, int len);
+
+}  // namespace mtasts::daemon

@@ -1,0 +1,204 @@
+// mtastsd entry point: wiring only. Parses the command line and configuration, owns the
+// event_base (RAII), builds the policy source and the socketmap server, and turns signals
+// into a graceful stop (SIGTERM/SIGINT) or a reload of the reloadable keys (SIGHUP).
+// Foreground only, logs to stderr; exit codes from sysexits.h (see cli.hpp).
+#include "common/log.hpp"
+#include "daemon/cli.hpp"
+#include "daemon/config.hpp"
+#include "daemon/policy_source.hpp"
+#include "daemon/signals.hpp"
+#include "daemon/socketmap_server.hpp"
+
+#include <event2/event.h>
+#include <spdlog/fmt/fmt.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace {
+
+using namespace mtasts;
+using namespace mtasts::daemon;
+
+struct EventBaseDeleter {
+  void operator()(event_base* base) const noexcept { event_base_free(base); }
+};
+using EventBasePtr = std::unique_ptr<event_base, EventBaseDeleter>;
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static const auto logger = moduleLogger("main");
+  return logger;
+}
+
+// The one place the policy source is built: swap NoPolicySource for the PolicyService
+// (DnsClient, HttpsFetcher, PolicyStore, Clock, Scheduler on `base`) here.
+std::unique_ptr<PolicySource> makePolicySource(event_base* base, const Settings& settings) {
+  (void)base;
+  (void)settings;
+  return std::make_unique<NoPolicySource>();
+}
+
+// Called after SIGHUP with the merged settings; the PolicyService takes its reloadable
+// keys (query_wait_timeout, ttl's, intervals...) here.
+void reloadPolicySource(PolicySource& source, const Settings& settings) {
+  (void)source;
+  (void)settings;
+}
+
+ServerLimits serverLimits(const Settings& s) {
+  ServerLimits limits;
+  limits.max_query_size = s.max_query_size;
+  limits.max_reply_size = s.max_reply_size;
+  limits.max_connections = s.max_connections;
+  limits.max_pipelined = s.max_pipelined;
+  limits.idle_timeout = s.idle_timeout;
+  limits.write_timeout = s.write_timeout;
+  limits.tlsrpt_map_names = s.tlsrpt_map_names;
+  return limits;
+}
+
+Result<Settings> loadSettings(const CommandLine& cli, std::vector<std::string>& errors) {
+  auto text = readConfigFile(cli.config_path, cli.config_path_given);
+  if (!text) {
+    errors.push_back(text.error().detail);
+    return Unexpected{std::move(text).error()};
+  }
+  return parseConfig(*text, cli.config_path, cli.overrides, errors);
+}
+
+// -v raises the level to debug (never lowers a configured trace).
+void applyLogLevel(const Settings& settings, bool verbose) {
+  const bool keep = !verbose || settings.log_level == "trace" || settings.log_level == "debug";
+  setLogLevel(keep ? settings.log_level : "debug");
+}
+
+Result<void> ensureStateDir(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec)) {
+    if (::chmod(dir.c_str(), 0750) != 0)
+      return fail(ErrorCode::Io, fmt::format("state_dir {}: chmod: {}", dir, std::strerror(errno)));
+  } else if (ec) {
+    return fail(ErrorCode::Io, fmt::format("state_dir {}: cannot create: {}", dir, ec.message()));
+  }
+  // access() says yes to root for anything; creating a file is the real test.
+  std::string probe = dir + "/.mtastsd-write-test.XXXXXX";
+  int fd = ::mkstemp(probe.data());
+  if (fd < 0) return fail(ErrorCode::Io, fmt::format("state_dir {}: not writable: {}", dir, std::strerror(errno)));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+int run(const CommandLine& cli, Settings settings) {
+  if (auto ok = ensureStateDir(settings.state_dir); !ok) {
+    log()->critical("cannot use state directory error={}", escapeForLog(ok.error().detail));
+    return ExitCantCreate;
+  }
+  EventBasePtr base(event_base_new());
+  if (!base) {
+    log()->critical("cannot create the event loop");
+    return ExitOsError;
+  }
+  auto source = makePolicySource(base.get(), settings);
+  SocketmapServer server(base.get(), *source, serverLimits(settings));
+  if (auto ok = server.listen(settings.listen, {settings.unix_socket_mode, settings.unix_socket_owner,
+                                                settings.unix_socket_group});
+      !ok) {
+    log()->critical("cannot listen error={}", escapeForLog(ok.error().detail));
+    return ExitOsError;
+  }
+  bool stopping = false;
+  auto on_stop = [&](int signal) {
+    if (stopping) {
+      log()->warn("second stop signal, exiting now signal={}", signal);
+      event_base_loopbreak(base.get());
+      return;
+    }
+    stopping = true;
+    log()->info("stopping signal={}", signal);
+    server.shutdown(settings.shutdown_timeout, [&] { event_base_loopexit(base.get(), nullptr); });
+  };
+  auto on_reload = [&](int) {
+    std::vector<std::string> errors;
+    auto fresh = loadSettings(cli, errors);
+    if (!fresh) {
+      for (const auto& e : errors) log()->error("reload: {}", escapeForLog(e, 400));
+      log()->warn("reload failed, keeping the running settings errors={}", errors.size());
+      return;
+    }
+    std::vector<std::string> applied;
+    std::vector<std::string> ignored;
+    settings = mergeReloadable(settings, *fresh, applied, ignored);
+    applyLogLevel(settings, cli.verbose);
+    server.updateLimits(serverLimits(settings));
+    reloadPolicySource(*source, settings);
+    log()->info("configuration reloaded changed={}", applied.empty() ? "none" : joined(applied));
+    for (const auto& key : ignored) log()->warn("changed key needs a restart, keeping running value key={}", key);
+  };
+  SignalHandlers signals(base.get(), on_stop, on_reload);
+  log()->info("mtastsd started version={} listen={} state_dir={}", MTASTS_VERSION, joined(server.boundNames()),
+              settings.state_dir);
+  if (event_base_dispatch(base.get()) < 0) {
+    log()->critical("event loop failed");
+    return ExitOsError;
+  }
+  log()->info("mtastsd stopped");
+  return 0;
+}
+
+int mainImpl(int argc, char** argv) {
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  auto cli = parseCommandLine(args);
+  if (!cli) {
+    std::cerr << "mtastsd: " << cli.error().detail << "\n" << usageText();
+    return ExitUsage;
+  }
+  if (cli->help) {
+    std::cout << usageText();
+    return 0;
+  }
+  if (cli->version) {
+    std::cout << "mtastsd " << MTASTS_VERSION << "\n";
+    return 0;
+  }
+  if (cli->print_config_table_roff) {
+    std::cout << configTableRoff();
+    return 0;
+  }
+  std::vector<std::string> errors;
+  auto settings = loadSettings(*cli, errors);
+  if (!settings) {
+    for (const auto& e : errors) std::cerr << "mtastsd: " << e << "\n";
+    return ExitConfig;
+  }
+  if (cli->check_config) {
+    std::cout << formatSettings(*settings);
+    return 0;
+  }
+  applyLogLevel(*settings, cli->verbose);
+  return run(*cli, std::move(*settings));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return mainImpl(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mtastsd: fatal: %s\n", e.what());
+    return ExitOsError;
+  }
+}

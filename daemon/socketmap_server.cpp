@@ -1,0 +1,154 @@
+#include "daemon/socketmap_server.hpp"
+
+#include "common/log.hpp"
+#include "daemon/socketmap_connection.hpp"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <unistd.h>
+
+namespace mtasts::daemon {
+namespace {
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static const auto logger = moduleLogger("server");
+  return logger;
+}
+
+constexpr auto RejectLogInterval = std::chrono::seconds(10);
+
+}  // namespace
+
+SocketmapServer::SocketmapServer(event_base* base, PolicySource& source, ServerLimits limits)
+    : base_(base), source_(source), limits_(std::move(limits)) {}
+
+SocketmapServer::~SocketmapServer() {
+  listeners_.clear();
+  connections_.clear();  // each connection cancels its outstanding lookups
+  if (shutdown_timer_) event_free(shutdown_timer_);
+}
+
+Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
+                                     const UnixSocketOptions& unix_options) {
+  for (const auto& spec : specs) {
+    auto address = parseListenAddress(spec);
+    if (!address) return Unexpected{std::move(address).error()};
+    auto listener = Listener::open(base_, *address, unix_options,
+                                   [this](int fd, std::string peer) { accept(fd, std::move(peer)); });
+    if (!listener) return Unexpected{std::move(listener).error()};
+    log()->info("listening address={}", (*listener)->boundName());
+    listeners_.push_back(std::move(*listener));
+  }
+  return {};
+}
+
+std::vector<std::string> SocketmapServer::boundNames() const {
+  std::vector<std::string> out;
+  for (const auto& l : listeners_) out.push_back(l->boundName());
+  return out;
+}
+
+std::vector<std::uint16_t> SocketmapServer::boundPorts() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& l : listeners_) out.push_back(l->boundPort());
+  return out;
+}
+
+void SocketmapServer::updateLimits(ServerLimits limits) { limits_ = std::move(limits); }
+
+void SocketmapServer::accept(int fd, std::string peer) {
+  if (draining_) {
+    ::close(fd);
+    return;
+  }
+  if (connections_.size() >= limits_.max_connections) {
+    ::close(fd);
+    ++rejected_total_;
+    ++rejected_since_log_;
+    const auto now = std::chrono::steady_clock::now();
+    if (last_reject_log_ == std::chrono::steady_clock::time_point{} || now - last_reject_log_ >= RejectLogInterval) {
+      log()->warn("connection limit reached, closing new connections max_connections={} rejected={} peer={}",
+                  limits_.max_connections, rejected_since_log_, peer);
+      rejected_since_log_ = 0;
+      last_reject_log_ = now;
+    }
+    return;
+  }
+  evutil_make_socket_nonblocking(fd);
+  bufferevent* bev = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    ::close(fd);
+    log()->error("cannot create bufferevent peer={}", peer);
+    return;
+  }
+  log()->debug("connection accepted peer={} connections={}", peer, connections_.size() + 1);
+  auto connection = std::make_unique<SocketmapConnection>(*this, bev, std::move(peer));
+  SocketmapConnection* raw = connection.get();
+  connections_.emplace(raw, std::move(connection));
+}
+
+void SocketmapServer::closeConnection(SocketmapConnection* connection) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  // Destroy outside the map first so that re-entrant counting sees the final size.
+  auto owned = std::move(it->second);
+  connections_.erase(it);
+  owned.reset();
+  if (draining_) checkShutdownDone();
+}
+
+void SocketmapServer::stopAccepting() {
+  if (!listeners_.empty()) log()->info("listeners closed");
+  listeners_.clear();
+}
+
+void SocketmapServer::shutdown(std::chrono::milliseconds timeout, std::function<void()> done) {
+  stopAccepting();
+  draining_ = true;
+  shutdown_done_ = std::move(done);
+  std::vector<SocketmapConnection*> idle;
+  for (auto& [raw, connection] : connections_)
+    if (connection->beginDrain()) idle.push_back(raw);
+  log()->info("shutting down connections={} idle={} shutdown_timeout_ms={}", connections_.size(), idle.size(),
+              timeout.count());
+  for (auto* raw : idle) {
+    auto it = connections_.find(raw);
+    if (it != connections_.end()) connections_.erase(it);
+  }
+  if (!shutdown_timer_) shutdown_timer_ = evtimer_new(base_, &SocketmapServer::shutdownTimerTrampoline, this);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  evtimer_add(shutdown_timer_, &tv);
+  checkShutdownDone();
+}
+
+void SocketmapServer::checkShutdownDone() {
+  if (!connections_.empty() || !shutdown_done_) return;
+  evtimer_del(shutdown_timer_);
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  try {
+    done();
+  } catch (const std::exception& e) {
+    log()->error("shutdown callback failed error={}", escapeForLog(e.what()));
+  }
+}
+
+void SocketmapServer::shutdownTimerTrampoline(int, short, void* arg) noexcept {
+  auto* self = static_cast<SocketmapServer*>(arg);
+  if (!self->shutdown_done_) return;
+  log()->warn("shutdown timeout, closing connections with requests in flight connections={}",
+              self->connections_.size());
+  auto done = std::move(self->shutdown_done_);
+  self->shutdown_done_ = nullptr;
+  self->connections_.clear();
+  try {
+    done();
+  } catch (const std::exception& e) {
+    log()->error("shutdown callback failed error={}", escapeForLog(e.what()));
+  }
+}
+
+}  // namespace mtasts::daemon

@@ -1,0 +1,83 @@
+// SocketmapServer: Postfix socketmap_table(5) front end on one libevent loop. Owns its
+// listeners and connections (bufferevents); asks a PolicySource (not owned, must outlive
+// the server) for every normalised key and answers strictly in request order. Bad input
+// closes only the offending connection with one warn line; internal problems become a
+// TEMP reply, never a crash. All methods and callbacks run on the event_base's thread.
+#pragma once
+
+#include "common/result.hpp"
+#include "daemon/listener.hpp"
+#include "daemon/policy_source.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+struct event;
+struct event_base;
+
+namespace mtasts::daemon {
+
+struct ServerLimits {
+  std::size_t max_query_size = 10000;
+  std::size_t max_reply_size = 100000;
+  std::size_t max_connections = 1000;
+  std::size_t max_pipelined = 1000;
+  std::size_t max_output_buffer = 256 * 1024;  // reading pauses while more is unsent
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::vector<std::string> tlsrpt_map_names;
+};
+
+class SocketmapConnection;
+
+class SocketmapServer {
+ public:
+  SocketmapServer(event_base* base, PolicySource& source, ServerLimits limits);
+  ~SocketmapServer();
+  SocketmapServer(const SocketmapServer&) = delete;
+  SocketmapServer& operator=(const SocketmapServer&) = delete;
+
+  // Binds one listener per entry ("inet:HOST:PORT", "unix:/path"); error names the entry.
+  Result<void> listen(const std::vector<std::string>& specs, const UnixSocketOptions& unix_options);
+  // Bound names in listen order ("127.0.0.1:41234"), and ports (0 for unix).
+  std::vector<std::string> boundNames() const;
+  std::vector<std::uint16_t> boundPorts() const;
+
+  // Reload: new limits apply to new requests and new connections.
+  void updateLimits(ServerLimits limits);
+  const ServerLimits& limits() const { return limits_; }
+
+  // Graceful stop: close the listeners, close idle connections, let in-flight requests be
+  // answered; done() runs once when the last connection closed or after timeout.
+  void stopAccepting();
+  void shutdown(std::chrono::milliseconds timeout, std::function<void()> done);
+
+  std::size_t connectionCount() const { return connections_.size(); }
+  std::uint64_t rejectedConnections() const { return rejected_total_; }
+
+ private:
+  friend class SocketmapConnection;
+  void accept(int fd, std::string peer);
+  void closeConnection(SocketmapConnection* connection);  // destroys it
+  void checkShutdownDone();
+  static void shutdownTimerTrampoline(int, short, void* arg) noexcept;
+
+  event_base* base_;
+  PolicySource& source_;
+  ServerLimits limits_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<SocketmapConnection*, std::unique_ptr<SocketmapConnection>> connections_;
+  bool draining_ = false;
+  std::function<void()> shutdown_done_;
+  event* shutdown_timer_ = nullptr;
+  std::uint64_t rejected_total_ = 0;
+  std::uint64_t rejected_since_log_ = 0;
+  std::chrono::steady_clock::time_point last_reject_log_{};
+};
+
+}  // namespace mtasts::daemon

@@ -1,0 +1,234 @@
+#include "daemon/cli.hpp"
+#include "daemon/config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace mtasts;
+using namespace mtasts::daemon;
+using namespace std::chrono_literals;
+
+namespace {
+
+Settings parseOk(std::string_view text, const std::vector<std::string>& overrides = {}) {
+  std::vector<std::string> errors;
+  auto settings = parseConfig(text, "test.conf", overrides, errors);
+  std::string all;
+  for (const auto& e : errors) all += e + "\n";
+  CAPTURE(all);
+  REQUIRE(settings.has_value());
+  CHECK(errors.empty());
+  return *settings;
+}
+
+std::vector<std::string> parseErrors(std::string_view text, const std::vector<std::string>& overrides = {}) {
+  std::vector<std::string> errors;
+  auto settings = parseConfig(text, "test.conf", overrides, errors);
+  CHECK_FALSE(settings.has_value());
+  return errors;
+}
+
+}  // namespace
+
+TEST_CASE("every table default parses and an empty file gives the defaults") {
+  const Settings s = parseOk("");
+  CHECK(s == defaultSettings());
+  CHECK(s.listen == std::vector<std::string>{"inet:127.0.0.1:8461"});
+  CHECK(s.unix_socket_mode == 0666);
+  CHECK(s.max_query_size == 10000);
+  CHECK(s.max_reply_size == 100000);
+  CHECK(s.idle_timeout == 60s);
+  CHECK(s.tlsrpt_map_names == std::vector<std::string>{"postfix-tlsrpt"});
+  CHECK(s.on_resolve_timeout == OnResolveTimeout::NotFound);
+  CHECK(s.dns_servers.empty());
+  CHECK(s.max_idle == 30 * 24h);
+  CHECK(s.lmdb_map_size == 64u * 1024 * 1024);
+}
+
+TEST_CASE("every key is declared once and has help text") {
+  std::set<std::string_view> names;
+  for (const auto& key : configKeys()) {
+    CAPTURE(key.name);
+    CHECK(names.insert(key.name).second);
+    CHECK_FALSE(key.help.empty());
+    CHECK(findKey(key.name) == &key);
+  }
+  CHECK(names.size() == 31);
+  CHECK(findKey("user") == nullptr);  // privilege dropping is a later issue
+}
+
+TEST_CASE("good values of every type are parsed into typed fields") {
+  const Settings s = parseOk(
+      "listen = inet:[::1]:8461, unix:/run/mtastsd/sock inet:0.0.0.0:0\n"
+      "unix_socket_mode = 0660\n"
+      "unix_socket_owner = postfix\n"
+      "state_dir = ./state\n"
+      "log_level = debug\n"
+      "max_query_size = 4k\n"
+      "max_connections = 7\n"
+      "idle_timeout = 2m\n"
+      "query_wait_timeout = 250ms\n"
+      "on_resolve_timeout = TEMP\n"
+      "strict_testing = yes\n"
+      "tlsrpt_map_names =\n"
+      "lmdb_map_size = 1G\n"
+      "fetch_retry_interval = 600\n");
+  CHECK(s.listen == std::vector<std::string>{"inet:[::1]:8461", "unix:/run/mtastsd/sock", "inet:0.0.0.0:0"});
+  CHECK(s.unix_socket_mode == 0660);
+  CHECK(s.unix_socket_owner == "postfix");
+  CHECK(s.state_dir == "./state");
+  CHECK(s.log_level == "debug");
+  CHECK(s.max_query_size == 4096);
+  CHECK(s.max_connections == 7);
+  CHECK(s.idle_timeout == 120s);
+  CHECK(s.query_wait_timeout == 250ms);
+  CHECK(s.on_resolve_timeout == OnResolveTimeout::Temp);
+  CHECK(s.strict_testing);
+  CHECK(s.tlsrpt_map_names.empty());
+  CHECK(s.lmdb_map_size == 1024u * 1024 * 1024);
+  CHECK(s.fetch_retry_interval == 10min);
+}
+
+TEST_CASE("a bad value of every type is reported with file, line and key") {
+  struct Case { std::string line; std::string want; };
+  const Case cases[] = {
+      {"listen = tcp:1.2.3.4:25", "must start with inet: or unix:"},
+      {"listen = inet:1.2.3.4:99999", "port must be a number"},
+      {"listen = inet:::1:25", "brackets"},
+      {"listen = unix:relative.sock", "absolute path"},
+      {"listen =", "needs 1 to 64 entries"},
+      {"unix_socket_mode = 0999", "not an octal mode"},
+      {"unix_socket_mode = 17777", "out of range"},
+      {"state_dir =", "must not be empty"},
+      {"log_level = loud", "is not one of"},
+      {"on_resolve_timeout = notfound", "is not one of"},
+      {"max_query_size = 0", "out of range"},
+      {"max_query_size = 2M", "out of range"},
+      {"max_query_size = 10x", "unknown size unit"},
+      {"max_reply_size = 200000", "out of range"},
+      {"max_connections = -1", "not a number"},
+      {"max_connections = 1k", "not a whole number"},
+      {"max_pipelined = 99999999999999999999999", "too large"},
+      {"idle_timeout = soon", "not a duration"},
+      {"idle_timeout = 500ms", "milliseconds are not accepted"},
+      {"idle_timeout = 99999999999999999d", "too large"},
+      {"fetch_retry_interval = 4m", "out of range"},
+      {"strict_testing = true", "not yes or no"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.line);
+    auto errors = parseErrors("# comment\n" + c.line + "\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].starts_with("test.conf:2: "));
+    CHECK(errors[0].find(c.want) != std::string::npos);
+  }
+}
+
+TEST_CASE("every problem in a file is reported, not only the first") {
+  auto errors = parseErrors(
+      "nosuch_key = 1\n"
+      "  \n"
+      "max_connections = many\n"
+      "no equals sign here\n"
+      "= value without key\n"
+      "log_level = info\n",
+      {"other_unknown=2", "idle_timeout=x"});
+  std::string all;
+  for (const auto& e : errors) all += e + "\n";
+  CAPTURE(all);
+  REQUIRE(errors.size() == 6);
+  CHECK(errors[0] == "test.conf:1: unknown configuration key \"nosuch_key\"");
+  CHECK(errors[1].starts_with("test.conf:3: max_connections: "));
+  CHECK(errors[2].starts_with("test.conf:4: missing '='"));
+  CHECK(errors[3].starts_with("test.conf:5: missing key name"));
+  CHECK(errors[4] == "-o other_unknown=2: unknown configuration key \"other_unknown\"");
+  CHECK(errors[5].starts_with("-o idle_timeout=x: idle_timeout: "));
+}
+
+TEST_CASE("continuation lines, comments and blank lines follow main.cf rules") {
+  const Settings s = parseOk(
+      "# a comment\n"
+      "\n"
+      "listen = inet:127.0.0.1:1,\n"
+      "    inet:127.0.0.1:2\n"
+      "  # a comment inside a continued value is skipped\n"
+      "\tinet:127.0.0.1:3\r\n"
+      "log_level=warn\n");
+  CHECK(s.listen == std::vector<std::string>{"inet:127.0.0.1:1", "inet:127.0.0.1:2", "inet:127.0.0.1:3"});
+  CHECK(s.log_level == "warn");
+  auto errors = parseErrors("  indented = 1\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "test.conf:1: continuation line without a preceding key");
+}
+
+TEST_CASE("later values win: duplicates in the file, then -o overrides") {
+  const Settings s = parseOk("max_connections = 5\nmax_connections = 6\nlog_level = warn\n",
+                             {"max_connections=7", "max_connections = 8"});
+  CHECK(s.max_connections == 8);
+  CHECK(s.log_level == "warn");
+}
+
+TEST_CASE("formatSettings prints every key and parses back to the same settings") {
+  const Settings s = parseOk("idle_timeout = 90\nquery_wait_timeout = 1500ms\nmax_policy_size = 512k\n"
+                             "listen = inet:127.0.0.1:1 unix:/tmp/x\nunix_socket_mode = 0600\n");
+  const std::string text = formatSettings(s);
+  for (const auto& key : configKeys()) {
+    CAPTURE(key.name);
+    const bool listed = ("\n" + text).find("\n" + std::string(key.name) + " =") != std::string::npos;
+    CHECK(listed);
+  }
+  CHECK(text.find("idle_timeout = 90s\n") != std::string::npos);
+  CHECK(text.find("query_wait_timeout = 1500ms\n") != std::string::npos);
+  CHECK(text.find("unix_socket_mode = 0600\n") != std::string::npos);
+  CHECK(parseOk(text) == s);
+}
+
+TEST_CASE("reload applies reloadable keys and reports the others") {
+  const Settings running = defaultSettings();
+  const Settings fresh = parseOk("log_level = debug\nmax_connections = 3\nlisten = inet:127.0.0.1:9\n");
+  CHECK(changedKeys(running, fresh) == std::vector<std::string>{"listen", "log_level", "max_connections"});
+  std::vector<std::string> applied;
+  std::vector<std::string> ignored;
+  const Settings merged = mergeReloadable(running, fresh, applied, ignored);
+  CHECK(applied == std::vector<std::string>{"log_level", "max_connections"});
+  CHECK(ignored == std::vector<std::string>{"listen"});
+  CHECK(merged.log_level == "debug");
+  CHECK(merged.max_connections == 3);
+  CHECK(merged.listen == running.listen);
+}
+
+TEST_CASE("the roff key list names every key") {
+  const std::string roff = configTableRoff();
+  for (const auto& key : configKeys()) {
+    CAPTURE(key.name);
+    CHECK(roff.find(".B " + std::string(key.name) + "\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("command line options are parsed like a Postfix daemon's") {
+  auto cli = parseCommandLine({"-c", "/x.conf", "-o", "a=1", "-ob=2", "-v", "--check-config"});
+  REQUIRE(cli.has_value());
+  CHECK(cli->config_path == "/x.conf");
+  CHECK(cli->config_path_given);
+  CHECK(cli->overrides == std::vector<std::string>{"a=1", "b=2"});
+  CHECK(cli->verbose);
+  CHECK(cli->check_config);
+  auto defaults = parseCommandLine({});
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->config_path == DefaultConfigPath);
+  CHECK_FALSE(defaults->config_path_given);
+  CHECK_FALSE(parseCommandLine({"-o"}).has_value());
+  CHECK_FALSE(parseCommandLine({"--bogus"}).has_value());
+}
+
+TEST_CASE("a missing config file is empty only when it was not asked for") {
+  auto optional = readConfigFile("/nonexistent/mtastsd.conf", false);
+  REQUIRE(optional.has_value());
+  CHECK(optional->empty());
+  auto required = readConfigFile("/nonexistent/mtastsd.conf", true);
+  REQUIRE_FALSE(required.has_value());
+  CHECK(required.error().detail.find("/nonexistent/mtastsd.conf") != std::string::npos);
+}
