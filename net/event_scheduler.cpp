@@ -1,0 +1,63 @@
+#include "net/event_scheduler.hpp"
+
+#include "common/log.hpp"
+
+#include <new>
+#include <utility>
+
+namespace mtasts::net {
+
+timeval toTimeval(std::chrono::milliseconds delay) noexcept {
+  auto ms = delay.count() < 0 ? 0 : delay.count();
+  timeval tv{};
+  tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms / 1000);
+  tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms % 1000) * 1000);
+  return tv;
+}
+
+namespace {
+
+class TimerOperation final : public PendingOperation {
+ public:
+  TimerOperation(event_base* base, std::function<void()> fn) : fn_(std::move(fn)) {
+    ev_.reset(evtimer_new(base, &TimerOperation::onTimer, this));
+    if (!ev_) throw std::bad_alloc();
+  }
+  void arm(std::chrono::milliseconds delay) {
+    timeval tv = toTimeval(delay);
+    evtimer_add(ev_.get(), &tv);
+  }
+  void cancel() noexcept override {
+    if (ev_) evtimer_del(ev_.get());
+    fn_ = nullptr;
+  }
+
+ private:
+  static void onTimer(evutil_socket_t, short, void* arg) noexcept {
+    auto* self = static_cast<TimerOperation*>(arg);
+    // Moved out first: the callback may destroy the handle, and with it `self`.
+    auto fn = std::move(self->fn_);
+    self->fn_ = nullptr;
+    if (!fn) return;
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      moduleLogger("loop")->error("timer callback threw error={}", e.what());
+    } catch (...) {
+      moduleLogger("loop")->error("timer callback threw a non-exception");
+    }
+  }
+
+  std::function<void()> fn_;
+  EventPtr ev_;
+};
+
+}  // namespace
+
+RequestHandle EventScheduler::schedule(std::chrono::milliseconds delay, std::function<void()> fn) {
+  auto op = std::make_unique<TimerOperation>(base_, std::move(fn));
+  op->arm(delay);
+  return op;
+}
+
+}  // namespace mtasts::net

@@ -1,0 +1,211 @@
+#include "net/getdns_answer.hpp"
+
+#include <arpa/inet.h>
+#include <getdns/getdns.h>
+#include <getdns/getdns_extra.h>
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mtasts::net {
+namespace {
+
+constexpr int MaxCnameHops = 16;  // a longer chain is a loop or an attack: stop following
+
+std::string lowerWire(const getdns_bindata* name) {
+  std::string out(reinterpret_cast<const char*>(name->data), name->size);
+  // Wire-format names: length bytes are < 64, so only the letters change.
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::uint32_t getInt(const getdns_dict* dict, const char* key, std::uint32_t fallback) {
+  std::uint32_t value = 0;
+  return getdns_dict_get_int(dict, key, &value) == GETDNS_RETURN_GOOD ? value : fallback;
+}
+
+std::string rcodeName(std::uint32_t rcode) {
+  switch (rcode) {
+    case GETDNS_RCODE_FORMERR: return "FORMERR";
+    case GETDNS_RCODE_SERVFAIL: return "SERVFAIL";
+    case GETDNS_RCODE_NOTIMP: return "NOTIMP";
+    case GETDNS_RCODE_REFUSED: return "REFUSED";
+    default: return fmt::format("rcode {}", rcode);
+  }
+}
+
+// One reply of the replies_tree, reduced to what we classify on.
+struct ReplyView {
+  std::uint32_t rcode = GETDNS_RCODE_SERVFAIL;
+  bool authenticated = false;       // AD bit from the upstream resolver
+  std::vector<getdns_dict*> rdata;  // rdata of the RRs of the wanted type at the chain's end
+};
+
+ReplyView viewReply(const getdns_dict* reply, std::uint32_t wanted_type) {
+  ReplyView view;
+  getdns_dict* header = nullptr;
+  if (getdns_dict_get_dict(reply, "header", &header) == GETDNS_RETURN_GOOD) {
+    view.rcode = getInt(header, "rcode", GETDNS_RCODE_SERVFAIL);
+    view.authenticated = getInt(header, "ad", 0) != 0;
+  }
+  getdns_bindata* qname = nullptr;
+  getdns_list* answer = nullptr;
+  if (getdns_dict_get_bindata(reply, "/question/qname", &qname) != GETDNS_RETURN_GOOD ||
+      getdns_dict_get_list(reply, "answer", &answer) != GETDNS_RETURN_GOOD) {
+    return view;
+  }
+  std::size_t count = 0;
+  if (getdns_list_get_length(answer, &count) != GETDNS_RETURN_GOOD) return view;
+
+  std::string owner = lowerWire(qname);
+  for (int hop = 0; hop <= MaxCnameHops; ++hop) {
+    std::string next;
+    view.rdata.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+      getdns_dict* rr = nullptr;
+      getdns_bindata* name = nullptr;
+      getdns_dict* rdata = nullptr;
+      if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+          getdns_dict_get_bindata(rr, "name", &name) != GETDNS_RETURN_GOOD ||
+          getdns_dict_get_dict(rr, "rdata", &rdata) != GETDNS_RETURN_GOOD ||
+          lowerWire(name) != owner || getInt(rr, "class", GETDNS_RRCLASS_IN) != GETDNS_RRCLASS_IN) {
+        continue;
+      }
+      std::uint32_t type = getInt(rr, "type", 0);
+      getdns_bindata* target = nullptr;
+      if (type == wanted_type) {
+        view.rdata.push_back(rdata);
+      } else if (type == GETDNS_RRTYPE_CNAME &&
+                 getdns_dict_get_bindata(rdata, "cname", &target) == GETDNS_RETURN_GOOD) {
+        next = lowerWire(target);
+      }
+    }
+    if (!view.rdata.empty() || next.empty()) break;
+    owner = std::move(next);
+  }
+  return view;
+}
+
+std::vector<getdns_dict*> replies(getdns_dict* response) {
+  std::vector<getdns_dict*> out;
+  getdns_list* tree = nullptr;
+  std::size_t count = 0;
+  if (getdns_dict_get_list(response, "replies_tree", &tree) != GETDNS_RETURN_GOOD ||
+      getdns_list_get_length(tree, &count) != GETDNS_RETURN_GOOD) {
+    return out;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    getdns_dict* reply = nullptr;
+    if (getdns_list_get_dict(tree, i, &reply) == GETDNS_RETURN_GOOD) out.push_back(reply);
+  }
+  return out;
+}
+
+// Why a reply without the wanted records is not an answer; empty for NXDOMAIN/NODATA.
+std::string failureOf(const ReplyView& view) {
+  if (view.rcode == GETDNS_RCODE_NOERROR || view.rcode == GETDNS_RCODE_NXDOMAIN) return {};
+  return rcodeName(view.rcode);
+}
+
+std::string timeoutDetail(std::chrono::milliseconds timeout) {
+  return fmt::format("timeout after {} ms", timeout.count());
+}
+
+std::string statusDetail(std::uint32_t status, std::chrono::milliseconds timeout) {
+  if (status == GETDNS_RESPSTATUS_ALL_TIMEOUT) return timeoutDetail(timeout);
+  if (status == GETDNS_RESPSTATUS_ALL_BOGUS_ANSWERS) return "DNSSEC bogus";
+  return fmt::format("no usable reply (getdns status {})", status);
+}
+
+}  // namespace
+
+TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
+  TxtAnswer answer;
+  auto all = replies(response);
+  std::uint32_t status = getInt(response, "status", GETDNS_RESPSTATUS_ALL_TIMEOUT);
+  if (all.empty()) {
+    if (status == GETDNS_RESPSTATUS_NO_NAME) {
+      answer.status = DnsStatus::NoRecord;
+      answer.detail = "NXDOMAIN";
+    } else {
+      answer.detail = statusDetail(status, timeout);
+    }
+    return answer;
+  }
+  ReplyView view = viewReply(all.front(), GETDNS_RRTYPE_TXT);
+  answer.dnssec_secure = view.authenticated;
+  if (std::string failure = failureOf(view); !failure.empty()) {
+    answer.detail = std::move(failure);
+    return answer;
+  }
+  for (getdns_dict* rdata : view.rdata) {
+    getdns_list* strings = nullptr;
+    std::size_t n = 0;
+    if (getdns_dict_get_list(rdata, "txt_strings", &strings) != GETDNS_RETURN_GOOD ||
+        getdns_list_get_length(strings, &n) != GETDNS_RETURN_GOOD) {
+      continue;
+    }
+    std::vector<std::string> record;
+    for (std::size_t i = 0; i < n; ++i) {
+      getdns_bindata* s = nullptr;
+      if (getdns_list_get_bindata(strings, i, &s) != GETDNS_RETURN_GOOD) continue;
+      record.emplace_back(reinterpret_cast<const char*>(s->data), s->size);
+    }
+    answer.records.push_back(std::move(record));
+  }
+  if (answer.records.empty()) {
+    answer.status = DnsStatus::NoRecord;
+    answer.detail = view.rcode == GETDNS_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA";
+  } else {
+    answer.status = DnsStatus::Ok;
+  }
+  return answer;
+}
+
+AddressAnswer addressAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
+  AddressAnswer answer;
+  auto all = replies(response);
+  std::uint32_t status = getInt(response, "status", GETDNS_RESPSTATUS_ALL_TIMEOUT);
+  std::string failure;
+  bool all_secure = !all.empty();
+  // getdns_address asks A and AAAA; a reply missing from the tree is a query that failed.
+  if (all.size() < 2 && status != GETDNS_RESPSTATUS_NO_NAME) failure = statusDetail(status, timeout);
+  for (getdns_dict* reply : all) {
+    for (std::uint32_t type : {GETDNS_RRTYPE_AAAA, GETDNS_RRTYPE_A}) {
+      ReplyView view = viewReply(reply, type);
+      if (type == GETDNS_RRTYPE_AAAA) {
+        all_secure = all_secure && view.authenticated;
+        if (std::string f = failureOf(view); !f.empty()) failure = std::move(f);
+      }
+      const char* key = type == GETDNS_RRTYPE_A ? "ipv4_address" : "ipv6_address";
+      int family = type == GETDNS_RRTYPE_A ? AF_INET : AF_INET6;
+      std::size_t size = type == GETDNS_RRTYPE_A ? 4 : 16;
+      for (getdns_dict* rdata : view.rdata) {
+        getdns_bindata* addr = nullptr;
+        char text[INET6_ADDRSTRLEN] = {};
+        if (getdns_dict_get_bindata(rdata, key, &addr) == GETDNS_RETURN_GOOD &&
+            addr->size == size && inet_ntop(family, addr->data, text, sizeof text) != nullptr) {
+          answer.addresses.emplace_back(text);
+        }
+      }
+    }
+  }
+  answer.dnssec_secure = all_secure;
+  if (!answer.addresses.empty()) {
+    answer.status = DnsStatus::Ok;
+  } else if (!failure.empty()) {
+    answer.detail = std::move(failure);
+  } else {
+    answer.status = DnsStatus::NoRecord;
+    answer.detail = status == GETDNS_RESPSTATUS_NO_NAME ? "NXDOMAIN" : "NODATA";
+  }
+  return answer;
+}
+
+}  // namespace mtasts::net

@@ -1,0 +1,163 @@
+// Integration: GetdnsDnsClient against tests/net/dns_responder.py on 127.0.0.1.
+#include "net/getdns_dns_client.hpp"
+
+#include "net/c_handles.hpp"
+#include "tests/net/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+
+using namespace mtasts;
+using namespace mtasts::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct DnsWorld {
+  test::ChildProcess server{{"/usr/bin/python3", test::scriptDir() + "/dns_responder.py", "--lifetime", "120"}, 10s};
+  EventBasePtr base{event_base_new()};
+  std::unique_ptr<GetdnsDnsClient> client;
+
+  explicit DnsWorld(std::chrono::milliseconds timeout = 2000ms) {
+    REQUIRE(server.ready());
+    auto made = GetdnsDnsClient::create(
+        base.get(), DnsOptions{{"127.0.0.1:" + server.value("dns_port")}, timeout});
+    REQUIRE_MESSAGE(made.has_value(), (made ? "" : made.error().detail));
+    client = std::move(*made);
+  }
+  ~DnsWorld() { client.reset(); }  // getdns context before the event_base
+
+  TxtAnswer txt(const std::string& name) {
+    std::optional<TxtAnswer> got;
+    auto handle = client->lookupTxt(name, [&](TxtAnswer a) { got = std::move(a); });
+    CHECK_FALSE(got.has_value());  // never synchronously
+    REQUIRE(test::runLoopUntil(base.get(), [&] { return got.has_value(); }, 10s));
+    return std::move(*got);
+  }
+  AddressAnswer addresses(const std::string& name) {
+    std::optional<AddressAnswer> got;
+    auto handle = client->lookupAddresses(name, [&](AddressAnswer a) { got = std::move(a); });
+    CHECK_FALSE(got.has_value());
+    REQUIRE(test::runLoopUntil(base.get(), [&] { return got.has_value(); }, 10s));
+    return std::move(*got);
+  }
+};
+
+const char* statusName(DnsStatus s) {
+  switch (s) {
+    case DnsStatus::Ok: return "Ok";
+    case DnsStatus::NoRecord: return "NoRecord";
+    case DnsStatus::Failed: return "Failed";
+  }
+  return "?";
+}
+
+}  // namespace
+
+TEST_CASE("dns client returns each TXT RR with its character-strings kept apart") {
+  DnsWorld world;
+  TxtAnswer a = world.txt("split.test");
+  CHECK(statusName(a.status) == std::string("Ok"));
+  using Rec = std::vector<std::string>;
+  CHECK(a.records == std::vector<Rec>{Rec{"v=STSv1; ", "id=abc123"}, Rec{"unrelated"}});
+  CHECK_FALSE(a.dnssec_secure);
+}
+
+TEST_CASE("dns client keeps TXT bytes raw, including NUL and empty strings") {
+  DnsWorld world;
+  TxtAnswer a = world.txt("binary.test");
+  REQUIRE(a.status == DnsStatus::Ok);
+  REQUIRE(a.records.size() == 1);
+  CHECK(a.records[0] == std::vector<std::string>{std::string("\0\xff;", 3), ""});
+}
+
+TEST_CASE("dns client follows a CNAME chain and keeps only the RRset at its end") {
+  DnsWorld world;
+  TxtAnswer a = world.txt("ALIAS.test");
+  REQUIRE(a.status == DnsStatus::Ok);
+  CHECK(a.records == std::vector<std::vector<std::string>>{{"v=STSv1; id=viacname"}});
+}
+
+TEST_CASE("dns client reports the AD bit of its upstream as dnssec_secure") {
+  DnsWorld world;
+  TxtAnswer a = world.txt("secure.test");
+  REQUIRE(a.status == DnsStatus::Ok);
+  CHECK(a.dnssec_secure);
+}
+
+TEST_CASE("dns client classifies negative and failed TXT answers") {
+  struct Case { const char* name; DnsStatus status; const char* detail; };
+  DnsWorld world(1000ms);
+  for (auto c : {Case{"missing.test", DnsStatus::NoRecord, "NXDOMAIN"},
+                 Case{"nodata.test", DnsStatus::NoRecord, "NODATA"},
+                 Case{"servfail.test", DnsStatus::Failed, "SERVFAIL"},
+                 Case{"refused.test", DnsStatus::Failed, "REFUSED"},
+                 Case{"drop.test", DnsStatus::Failed, "timeout after 1000 ms"}}) {
+    CAPTURE(c.name);
+    auto started = std::chrono::steady_clock::now();
+    TxtAnswer a = world.txt(c.name);
+    auto took = std::chrono::steady_clock::now() - started;
+    CHECK(statusName(a.status) == std::string(statusName(c.status)));
+    CHECK(a.detail == c.detail);
+    CHECK(a.records.empty());
+    CHECK(took < 2500ms);  // bounded by the timeout, also for a silent server
+  }
+}
+
+TEST_CASE("dns client merges A and AAAA into numeric strings") {
+  DnsWorld world;
+  struct Case { const char* name; DnsStatus status; std::vector<std::string> addresses; };
+  for (const auto& c : {Case{"addr.test", DnsStatus::Ok, {"192.0.2.1", "192.0.2.2", "2001:db8::1"}},
+                        Case{"v4only.test", DnsStatus::Ok, {"198.51.100.7"}},
+                        Case{"nodata.test", DnsStatus::NoRecord, {}},
+                        Case{"missing.test", DnsStatus::NoRecord, {}},
+                        Case{"servfail.test", DnsStatus::Failed, {}}}) {
+    CAPTURE(c.name);
+    AddressAnswer a = world.addresses(c.name);
+    CHECK(statusName(a.status) == std::string(statusName(c.status)));
+    auto got = a.addresses;
+    std::sort(got.begin(), got.end());
+    CHECK(got == c.addresses);
+    if (c.status == DnsStatus::Failed) CHECK(a.detail == "SERVFAIL");
+  }
+}
+
+TEST_CASE("dns client never calls back a cancelled or destroyed lookup") {
+  DnsWorld world;
+  int calls = 0;
+  auto cancelled = world.client->lookupTxt("split.test", [&](TxtAnswer) { ++calls; });
+  cancelled->cancel();
+  world.client->lookupAddresses("addr.test", [&](AddressAnswer) { ++calls; });  // handle dropped
+  bool marker = false;
+  auto last = world.client->lookupTxt("split.test", [&](TxtAnswer) { marker = true; });
+  REQUIRE(test::runLoopUntil(world.base.get(), [&] { return marker; }, 10s));
+  CHECK(calls == 0);
+}
+
+TEST_CASE("destroying the dns client cancels outstanding lookups") {
+  DnsWorld world;
+  int calls = 0;
+  auto pending = world.client->lookupTxt("drop.test", [&](TxtAnswer) { ++calls; });
+  world.client.reset();
+  pending.reset();  // the handle outlives the client safely
+  test::runLoopUntil(world.base.get(), [] { return false; }, 50ms);
+  CHECK(calls == 0);
+}
+
+TEST_CASE("dns server strings are parsed as numeric address and port") {
+  struct Case { const char* text; bool ok; const char* address; int port; };
+  for (auto c : {Case{"127.0.0.1", true, "127.0.0.1", 53}, Case{"127.0.0.1:5353", true, "127.0.0.1", 5353},
+                 Case{"[::1]:54", true, "::1", 54}, Case{"::1", true, "::1", 53}, Case{"[::1]", true, "::1", 53},
+                 Case{"dns.example", false, "", 0}, Case{"1.2.3.4:0", false, "", 0},
+                 Case{"1.2.3.4:65536", false, "", 0}, Case{"1.2.3.4:", false, "", 0},
+                 Case{"[::1]x", false, "", 0}, Case{"", false, "", 0}}) {
+    CAPTURE(c.text);
+    auto got = parseDnsServer(c.text);
+    REQUIRE(got.has_value() == c.ok);
+    if (c.ok) {
+      CHECK(got->address == c.address);
+      CHECK(got->port == c.port);
+    }
+  }
+}
