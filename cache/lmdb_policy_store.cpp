@@ -1,0 +1,144 @@
+#include "cache/lmdb_policy_store.hpp"
+
+#include "cache/record_codec.hpp"
+#include "common/log.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+namespace mtasts::cache {
+namespace {
+
+constexpr std::size_t MaxKeyBytes = 255;      // LMDB allows 511; a domain is at most 253
+constexpr std::size_t MaxWarnedDomains = 1024;  // bounds the "warned once" memory
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto l = moduleLogger("cache");
+  return l;
+}
+
+Result<void> checkKey(std::string_view domain) {
+  if (domain.empty() || domain.size() > MaxKeyBytes) {
+    return fail(ErrorCode::InvalidInput,
+                fmt::format("policy store key must be 1 to {} bytes, got {}", MaxKeyBytes,
+                            domain.size()));
+  }
+  return {};
+}
+
+// Resets get()'s read txn on every path out, so the snapshot is never held between calls.
+struct ResetOnExit {
+  ReadTxn& txn;
+  ~ResetOnExit() { txn.reset(); }
+};
+
+struct CursorCloser {
+  void operator()(MDB_cursor* cursor) const { mdb_cursor_close(cursor); }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LmdbPolicyStore>> LmdbPolicyStore::open(const LmdbOptions& options) {
+  auto env = LmdbEnv::open(options);
+  if (!env) return Unexpected{std::move(env).error()};
+  return attach(std::shared_ptr<LmdbEnv>(std::move(*env)));
+}
+
+std::unique_ptr<LmdbPolicyStore> LmdbPolicyStore::attach(std::shared_ptr<LmdbEnv> env) {
+  return std::unique_ptr<LmdbPolicyStore>(new LmdbPolicyStore(std::move(env)));
+}
+
+void LmdbPolicyStore::warnUndecodable(std::string_view domain, const Error& error) {
+  if (warned_.size() >= MaxWarnedDomains || !warned_.emplace(domain).second) return;
+  logger()->warn("undecodable record treated as absent domain={} reason={}",
+                 escapeForLog(domain), escapeForLog(error.detail));
+}
+
+Result<bool> LmdbPolicyStore::get(std::string_view domain, PolicyRecord& out) {
+  if (auto r = checkKey(domain); !r) return Unexpected{std::move(r).error()};
+  if (auto r = env_->beginRead(read_); !r) return Unexpected{std::move(r).error()};
+  ResetOnExit reset{read_};
+  std::string_view bytes;
+  auto found = read_.get(env_->policies(), domain, bytes);
+  if (!found || !*found) return found;
+  // Decoded straight from the map into `out`: no copy of the value, no allocation when
+  // out's strings and vectors are already big enough.
+  if (auto decoded = decodeRecord(bytes, out); !decoded) {
+    warnUndecodable(domain, decoded.error());
+    return false;
+  }
+  return true;
+}
+
+Result<void> LmdbPolicyStore::put(std::string_view domain, const PolicyRecord& record) {
+  if (auto r = checkKey(domain); !r) return r;
+  if (auto r = checkEncodable(record); !r) return r;
+  std::string encoded = encodeRecord(record);
+  auto result = env_->write([&](WriteTxn& txn) { return txn.put(env_->policies(), domain, encoded); });
+  if (result && !warned_.empty()) warned_.erase(std::string(domain));
+  return result;
+}
+
+Result<bool> LmdbPolicyStore::erase(std::string_view domain) {
+  if (auto r = checkKey(domain); !r) return Unexpected{std::move(r).error()};
+  bool existed = false;
+  auto result = env_->write([&](WriteTxn& txn) -> Result<void> {
+    auto deleted = txn.del(env_->policies(), domain);
+    if (!deleted) return Unexpected{std::move(deleted).error()};
+    existed = *deleted;
+    return {};
+  });
+  if (!result) return Unexpected{std::move(result).error()};
+  return existed;
+}
+
+Result<void> LmdbPolicyStore::eraseAll() {
+  return env_->write([&](WriteTxn& txn) { return txn.clear(env_->policies()); });
+}
+
+Result<void> LmdbPolicyStore::forEach(const Visitor& visit) {
+  ReadTxn txn;  // its own snapshot: the visitor may call get(), which resets read_
+  if (auto r = env_->beginRead(txn); !r) return r;
+  MDB_cursor* raw = nullptr;
+  if (int rc = mdb_cursor_open(txn.raw(), env_->policies(), &raw); rc != MDB_SUCCESS) {
+    return Unexpected{lmdbError(rc, "cannot open a cursor on policies")};
+  }
+  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);  // closed before txn ends
+  PolicyRecord record;
+  MDB_val key{0, nullptr};
+  MDB_val value{0, nullptr};
+  int rc = mdb_cursor_get(raw, &key, &value, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(raw, &key, &value, MDB_NEXT)) {
+    std::string_view domain(static_cast<const char*>(key.mv_data), key.mv_size);
+    std::string_view bytes(static_cast<const char*>(value.mv_data), value.mv_size);
+    if (auto decoded = decodeRecord(bytes, record); !decoded) {
+      warnUndecodable(domain, decoded.error());
+      continue;
+    }
+    if (!visit(domain, record)) return {};
+  }
+  if (rc != MDB_NOTFOUND) return Unexpected{lmdbError(rc, "cannot iterate policies")};
+  return {};
+}
+
+Result<void> LmdbPolicyStore::recordUsage(
+    const std::vector<std::pair<std::string, UnixSeconds>>& stamps) {
+  if (stamps.empty()) return {};
+  std::string encoded;
+  return env_->write([&](WriteTxn& txn) -> Result<void> {
+    for (const auto& [domain, when] : stamps) {
+      if (!checkKey(domain)) continue;
+      std::string_view bytes;
+      auto found = txn.get(env_->policies(), domain, bytes);
+      if (!found) return Unexpected{std::move(found).error()};
+      // Missing: skipped. Undecodable: left for the next put() to replace.
+      if (!*found || !decodeRecord(bytes, scratch_)) continue;
+      if (when <= scratch_.last_used) continue;
+      scratch_.last_used = when;
+      encoded = encodeRecord(scratch_);
+      if (auto r = txn.put(env_->policies(), domain, encoded); !r) return r;
+    }
+    return {};
+  });
+}
+
+}  // namespace mtasts::cache
