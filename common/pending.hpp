@@ -4,7 +4,8 @@
 //    started the operation;
 //  - destroying the handle (or calling cancel()) before the callback ran guarantees that
 //    it never runs (implementations cancel in their destructor); after the callback
-//    ran, cancel() and destruction are no-ops.
+//    ran, cancel() and destruction are no-ops; destroying a handle from inside its own
+//    callback is allowed (a periodic timer re-arms itself that way).
 #pragma once
 
 #include <memory>

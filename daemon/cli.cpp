@@ -31,22 +31,47 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
       out.version = true;
     } else if (arg == "--help" || arg == "-h") {
       out.help = true;
+    } else if (arg == "--query" || arg == "--purge") {
+      if (i + 1 >= args.size()) return fail(ErrorCode::InvalidInput, fmt::format("option {} needs a domain", arg));
+      (arg == "--query" ? out.query_domain : out.purge_domain) = args[++i];
+    } else if (arg == "--json") {
+      out.json = true;
+    } else if (arg == "--dump") {
+      out.dump = true;
+    } else if (arg == "--purge-all") {
+      out.purge_all = true;
     } else if (arg == "--print-config-table-roff") {
       out.print_config_table_roff = true;
     } else {
       return fail(ErrorCode::InvalidInput, fmt::format("unknown argument \"{}\"", arg));
     }
   }
+  const int commands = (out.check_config ? 1 : 0) + (out.query_domain.empty() ? 0 : 1) +
+                       (out.dump ? 1 : 0) + (out.purge_domain.empty() ? 0 : 1) + (out.purge_all ? 1 : 0);
+  if (commands > 1) {
+    return fail(ErrorCode::InvalidInput,
+                "--check-config, --query, --dump, --purge and --purge-all exclude each other");
+  }
+  if (out.json && out.query_domain.empty() && !out.dump) {
+    return fail(ErrorCode::InvalidInput, "--json goes with --query or --dump");
+  }
   return out;
 }
 
 std::string usageText() {
   return fmt::format(
-      "usage: mtastsd [-c FILE] [-o key=value]... [-v] [--check-config] [--version] [--help]\n"
+      "usage: mtastsd [-c FILE] [-o key=value]... [-v]\n"
+      "       mtastsd [-c FILE] [-o key=value]... --check-config | --query DOMAIN [--json]\n"
+      "       mtastsd [-c FILE] [-o key=value]... --dump [--json] | --purge DOMAIN | --purge-all\n"
       "  -c FILE         configuration file (default {})\n"
       "  -o key=value    override a configuration key (repeatable, applied after the file)\n"
       "  -v              log at debug level\n"
       "  --check-config  print the effective settings and exit (78 on errors)\n"
+      "  --query DOMAIN  look DOMAIN's policy up live (no cache), print the TXT record, the\n"
+      "                  policy and each map's verdict; exit 0 policy, 1 none, 2 failure\n"
+      "  --dump          list the policy cache in state_dir (safe while the daemon runs)\n"
+      "  --purge DOMAIN  delete DOMAIN from the cache; --purge-all deletes every entry\n"
+      "  --json          JSON output for --query and --dump\n"
       "  --version       print the version and exit\n"
       "See mtastsd(8) and mtastsd.conf(5).\n",
       DefaultConfigPath);

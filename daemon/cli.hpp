@@ -25,6 +25,11 @@ struct CommandLine {
   bool version = false;
   bool help = false;
   bool print_config_table_roff = false;  // hidden: regenerates the man page key list
+  std::string query_domain;   // --query DOMAIN: live lookup, no cache
+  bool json = false;          // --json: machine-readable --query / --dump output
+  bool dump = false;          // --dump: list the cache
+  std::string purge_domain;   // --purge DOMAIN
+  bool purge_all = false;     // --purge-all
 };
 
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& args);  // without argv[0]

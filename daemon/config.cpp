@@ -83,7 +83,7 @@ const KeySpec Keys[] = {
      "PEM CA bundle for policy hosts; empty = system store", &S::ca_file},
     {"txt_check_interval", KeyType::Duration, "1h", true,
      "re-check the _mta-sts TXT id of a cached policy at most this often",
-     &S::txt_check_interval, Min, Year},
+     &S::txt_check_interval, Sec, Year},
     {"refresh_interval", KeyType::Duration, "1d", true,
      "refetch a used policy once its fetch is older than this (jittered)",
      &S::refresh_interval, Hour, Year},

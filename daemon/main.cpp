@@ -2,10 +2,13 @@
 // event_base (RAII), builds the policy source and the socketmap server, and turns signals
 // into a graceful stop (SIGTERM/SIGINT) or a reload of the reloadable keys (SIGHUP).
 // Foreground only, logs to stderr; exit codes from sysexits.h (see cli.hpp).
+#include "cache/lmdb_policy_store.hpp"
 #include "common/log.hpp"
+#include "daemon/cache_command.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/config.hpp"
-#include "daemon/policy_source.hpp"
+#include "daemon/policy_stack.hpp"
+#include "daemon/query_command.hpp"
 #include "daemon/signals.hpp"
 #include "daemon/socketmap_server.hpp"
 
@@ -35,21 +38,6 @@ using EventBasePtr = std::unique_ptr<event_base, EventBaseDeleter>;
 const std::shared_ptr<spdlog::logger>& log() {
   static const auto logger = moduleLogger("main");
   return logger;
-}
-
-// The one place the policy source is built: swap NoPolicySource for the PolicyService
-// (DnsClient, HttpsFetcher, PolicyStore, Clock, Scheduler on `base`) here.
-std::unique_ptr<PolicySource> makePolicySource(event_base* base, const Settings& settings) {
-  (void)base;
-  (void)settings;
-  return std::make_unique<NoPolicySource>();
-}
-
-// Called after SIGHUP with the merged settings; the PolicyService takes its reloadable
-// keys (query_wait_timeout, ttl's, intervals...) here.
-void reloadPolicySource(PolicySource& source, const Settings& settings) {
-  (void)source;
-  (void)settings;
 }
 
 ServerLimits serverLimits(const Settings& s) {
@@ -112,8 +100,23 @@ int run(const CommandLine& cli, Settings settings) {
     log()->critical("cannot create the event loop");
     return ExitOsError;
   }
-  auto source = makePolicySource(base.get(), settings);
-  SocketmapServer server(base.get(), *source, serverLimits(settings));
+  cache::LmdbOptions store_options;
+  store_options.dir = settings.state_dir;
+  store_options.map_size = settings.lmdb_map_size;
+  auto store = cache::LmdbPolicyStore::open(store_options);
+  if (!store) {
+    log()->critical("cannot open the policy store error={}", escapeForLog(store.error().detail, 400));
+    return ExitCantCreate;
+  }
+  auto stack = makePolicyStack(base.get(), settings, store->get());
+  if (!stack) {
+    log()->critical("cannot start the resolver error={}", escapeForLog(stack.error().detail, 400));
+    return ExitConfig;
+  }
+  PolicyService& service = *(*stack)->service;
+  service.startTimers();
+  // Declared after the store and the stack: destroyed first, cancelling its waits.
+  SocketmapServer server(base.get(), service, serverLimits(settings));
   if (auto ok = server.listen(settings.listen, {settings.unix_socket_mode, settings.unix_socket_owner,
                                                 settings.unix_socket_group});
       !ok) {
@@ -129,7 +132,10 @@ int run(const CommandLine& cli, Settings settings) {
     }
     stopping = true;
     log()->info("stopping signal={}", signal);
-    server.shutdown(settings.shutdown_timeout, [&] { event_base_loopexit(base.get(), nullptr); });
+    server.shutdown(settings.shutdown_timeout, [&] {
+      service.flushUsage();
+      event_base_loopexit(base.get(), nullptr);
+    });
   };
   auto on_reload = [&](int) {
     std::vector<std::string> errors;
@@ -144,7 +150,7 @@ int run(const CommandLine& cli, Settings settings) {
     settings = mergeReloadable(settings, *fresh, applied, ignored);
     applyLogLevel(settings, cli.verbose);
     server.updateLimits(serverLimits(settings));
-    reloadPolicySource(*source, settings);
+    (*stack)->reload(settings);
     log()->info("configuration reloaded changed={}", applied.empty() ? "none" : joined(applied));
     for (const auto& key : ignored) log()->warn("changed key needs a restart, keeping running value key={}", key);
   };
@@ -155,8 +161,30 @@ int run(const CommandLine& cli, Settings settings) {
     log()->critical("event loop failed");
     return ExitOsError;
   }
+  service.flushUsage();
   log()->info("mtastsd stopped");
   return 0;
+}
+
+// --query: the configured DNS and CA, no cache, one live lookup. Logs stay at warn so
+// that stdout carries the report alone.
+int runQueryCommand(const CommandLine& cli, const Settings& settings) {
+  if (!cli.verbose) setLogLevel("warn");
+  EventBasePtr base(event_base_new());
+  if (!base) return ExitOsError;
+  auto stack = makePolicyStack(base.get(), settings, nullptr);
+  if (!stack) {
+    std::cerr << "mtastsd: " << stack.error().detail << "\n";
+    return ExitConfig;
+  }
+  const QueryReport report = runQuery(base.get(), *(*stack)->resolver, cli.query_domain);
+  QueryFormat format;
+  format.json = cli.json;
+  format.strict_testing = settings.strict_testing;
+  format.max_reply_size = settings.max_reply_size;
+  if (!settings.tlsrpt_map_names.empty()) format.tlsrpt_map = settings.tlsrpt_map_names.front();
+  std::cout << formatQueryReport(report, format);
+  return queryExitCode(report);
 }
 
 int mainImpl(int argc, char** argv) {
@@ -189,6 +217,11 @@ int mainImpl(int argc, char** argv) {
     return 0;
   }
   applyLogLevel(*settings, cli->verbose);
+  if (!cli->query_domain.empty()) return runQueryCommand(*cli, *settings);
+  if (cli->dump) return runDump(settings->state_dir, cli->json);
+  if (!cli->purge_domain.empty() || cli->purge_all) {
+    return runPurge(settings->state_dir, cli->purge_domain, cli->purge_all);
+  }
   return run(*cli, std::move(*settings));
 }
 

@@ -25,6 +25,12 @@ struct Decision {
   std::string_view reason;                // for TempFail and for logs
 };
 
+// RFC 8461 5: enforce applies; testing only when the admin asked for strict_testing
+// (Postfix has no "report but deliver" level); none never.
+inline bool policyIsEnforced(const sts::Policy& policy, bool strict_testing) {
+  return policy.mode == sts::Mode::Enforce || (policy.mode == sts::Mode::Testing && strict_testing);
+}
+
 class PolicySource {
  public:
   using Callback = std::function<void(const Decision&)>;

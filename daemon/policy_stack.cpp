@@ -1,0 +1,70 @@
+#include "daemon/policy_stack.hpp"
+
+#include "net/evhttp_https_fetcher.hpp"
+#include "net/getdns_dns_client.hpp"
+
+namespace mtasts::daemon {
+namespace {
+
+UnixSeconds seconds(Settings::Ms ms) {
+  return std::chrono::duration_cast<std::chrono::seconds>(ms).count();
+}
+
+}  // namespace
+
+ResolverOptions resolverOptions(const Settings& s) {
+  ResolverOptions o;
+  o.fetch_timeout = s.fetch_timeout;
+  o.max_policy_size = s.max_policy_size;
+  return o;
+}
+
+PolicyServiceOptions policyServiceOptions(const Settings& s) {
+  PolicyServiceOptions o;
+  o.strict_testing = s.strict_testing;
+  o.query_wait_timeout = s.query_wait_timeout;
+  o.on_resolve_timeout = s.on_resolve_timeout == OnResolveTimeout::Temp
+                             ? PolicyServiceOptions::OnTimeout::Temp
+                             : PolicyServiceOptions::OnTimeout::NotFound;
+  o.txt_check_interval = seconds(s.txt_check_interval);
+  o.refresh_interval = seconds(s.refresh_interval);
+  o.max_idle = seconds(s.max_idle);
+  o.negative_ttl = seconds(s.negative_ttl);
+  o.failure_ttl = seconds(s.failure_ttl);
+  o.fetch_retry_interval = seconds(s.fetch_retry_interval);
+  o.usage_flush_interval = s.usage_flush_interval;
+  o.sweep_interval = s.sweep_interval;
+  return o;
+}
+
+void PolicyStack::reload(const Settings& settings) {
+  resolver->setOptions(resolverOptions(settings));
+  if (service) service->setOptions(policyServiceOptions(settings));
+}
+
+Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Settings& settings,
+                                                     cache::PolicyStore* store) {
+  auto stack = std::make_unique<PolicyStack>();
+  net::DnsOptions dns_options;
+  dns_options.servers = settings.dns_servers;
+  dns_options.timeout = settings.dns_timeout;
+  auto dns = net::GetdnsDnsClient::create(base, dns_options);
+  if (!dns) return Unexpected{std::move(dns).error()};
+  stack->dns = std::move(*dns);
+
+  net::FetcherOptions fetch_options;
+  fetch_options.ca_file = settings.ca_file;
+  auto fetcher = net::EvhttpHttpsFetcher::create(base, fetch_options);
+  if (!fetcher) return Unexpected{std::move(fetcher).error()};
+  stack->fetcher = std::move(*fetcher);
+
+  stack->scheduler = std::make_unique<net::EventScheduler>(base);
+  stack->resolver = std::make_unique<PolicyResolver>(*stack->dns, *stack->fetcher, resolverOptions(settings));
+  if (store) {
+    stack->service = std::make_unique<PolicyService>(*stack->resolver, *store, stack->clock,
+                                                     *stack->scheduler, policyServiceOptions(settings));
+  }
+  return stack;
+}
+
+}  // namespace mtasts::daemon

@@ -1,0 +1,41 @@
+// PolicyStack: the real policy source and what it needs, built from Settings: getdns DNS
+// client, HTTPS fetcher, event-loop scheduler, system clock, resolver and PolicyService
+// over a PolicyStore the caller owns. Owns everything it builds; lives on the event loop
+// it was given and must be destroyed before that loop. Construction errors are Results
+// (bad dns_servers, unreadable ca_file).
+#pragma once
+
+#include "cache/policy_store.hpp"
+#include "common/clock.hpp"
+#include "daemon/config.hpp"
+#include "daemon/policy_resolver.hpp"
+#include "daemon/policy_service.hpp"
+#include "net/dns_client.hpp"
+#include "net/event_scheduler.hpp"
+#include "net/https_fetcher.hpp"
+
+#include <memory>
+
+struct event_base;
+
+namespace mtasts::daemon {
+
+ResolverOptions resolverOptions(const Settings& settings);
+PolicyServiceOptions policyServiceOptions(const Settings& settings);
+
+struct PolicyStack {
+  std::unique_ptr<net::DnsClient> dns;
+  std::unique_ptr<net::HttpsFetcher> fetcher;
+  std::unique_ptr<net::EventScheduler> scheduler;
+  SystemClock clock;
+  std::unique_ptr<PolicyResolver> resolver;
+  std::unique_ptr<PolicyService> service;  // null when built for --query (resolver only)
+
+  void reload(const Settings& settings);
+};
+
+// store null: resolver only (for --query), no PolicyService.
+Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Settings& settings,
+                                                     cache::PolicyStore* store);
+
+}  // namespace mtasts::daemon

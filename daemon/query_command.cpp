@@ -1,0 +1,150 @@
+#include "daemon/query_command.hpp"
+
+#include "daemon/policy_source.hpp"
+#include "daemon/socketmap_connection.hpp"
+#include "postfix/socketmap.hpp"
+
+#include <event2/event.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace mtasts::daemon {
+namespace {
+
+// Several v=STSv1 records are "no policy" for a sender (RFC 8461 3.1), but for the
+// person running --query that is a broken setup worth exit status 2.
+std::size_t stsRecordCount(const DiscoveryOutcome& d) {
+  std::size_t n = 0;
+  for (const auto& r : d.records) n += r.rfind("v=STSv1", 0) == 0 ? 1 : 0;
+  return n;
+}
+
+std::string verdictFor(const QueryReport& r, const QueryFormat& f, bool tlsrpt) {
+  Decision d;
+  d.domain = r.domain;
+  if (r.fetch && r.fetch->ok && policyIsEnforced(r.fetch->policy, f.strict_testing)) {
+    d.kind = Decision::Kind::Enforce;
+    d.policy = &r.fetch->policy;
+  }
+  return replyForDecision(d, tlsrpt, f.max_reply_size);
+}
+
+std::string summary(const QueryReport& r) {
+  using Status = DiscoveryOutcome::Status;
+  if (!r.skip_reason.empty()) return "not a policy domain (" + r.skip_reason + "): NOTFOUND without lookup";
+  switch (r.discovery.status) {
+    case Status::DnsFailed:
+      return "DNS lookup failed (" + r.discovery.detail +
+             "): cannot tell whether the domain has a policy";
+    case Status::NoRecord:
+      if (stsRecordCount(r.discovery) > 1) return "invalid: " + r.discovery.detail + " (treated as no policy)";
+      return "no MTA-STS policy (" + r.discovery.detail + ")";
+    case Status::InvalidRecord:
+      return "invalid TXT record: " + r.discovery.detail + " (treated as no policy)";
+    case Status::Found:
+      break;
+  }
+  if (!r.fetch) return "policy not fetched";
+  if (!r.fetch->ok) {
+    return std::string("policy fetch failed: type=") +
+           std::string(tlsRptResultTypeName(r.fetch->failure)) + " reason=" + r.fetch->detail;
+  }
+  return std::string("policy found, mode ") + std::string(sts::modeName(r.fetch->policy.mode));
+}
+
+}  // namespace
+
+int queryExitCode(const QueryReport& r) {
+  using Status = DiscoveryOutcome::Status;
+  if (!r.skip_reason.empty()) return 1;
+  switch (r.discovery.status) {
+    case Status::DnsFailed:
+    case Status::InvalidRecord:
+      return 2;
+    case Status::NoRecord:  // also several STS records: RFC 8461 3.1 says "no policy"
+      return 1;
+    case Status::Found:
+      break;
+  }
+  return r.fetch && r.fetch->ok ? 0 : 2;
+}
+
+std::string formatQueryReport(const QueryReport& r, const QueryFormat& f) {
+  const std::string plain = verdictFor(r, f, false);
+  const std::string tlsrpt = f.tlsrpt_map.empty() ? std::string() : verdictFor(r, f, true);
+  if (f.json) {
+    nlohmann::json j;
+    j["domain"] = r.domain;
+    j["result"] = summary(r);
+    j["exit_code"] = queryExitCode(r);
+    j["txt_records"] = r.discovery.records;
+    if (r.discovery.status == DiscoveryOutcome::Status::Found) j["id"] = r.discovery.id;
+    if (r.fetch) {
+      j["policy_host"] = "mta-sts." + r.domain;
+      j["addresses"] = r.fetch->addresses;
+      if (!r.fetch->body.empty()) j["policy_text"] = r.fetch->body;
+      if (r.fetch->ok) {
+        j["policy"] = {{"mode", sts::modeName(r.fetch->policy.mode)},
+                       {"max_age", r.fetch->policy.max_age},
+                       {"mx", r.fetch->policy.mx}};
+      } else {
+        j["failure"] = {{"result_type", tlsRptResultTypeName(r.fetch->failure)},
+                        {"reason", r.fetch->detail}};
+      }
+    }
+    j["verdicts"][f.plain_map] = plain;
+    if (!f.tlsrpt_map.empty()) j["verdicts"][f.tlsrpt_map] = tlsrpt;
+    // Invalid UTF-8 from a hostile server must not abort the dump.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  std::ostringstream out;
+  out << "domain: " << r.domain << "\n";
+  for (const auto& rec : r.discovery.records) out << "txt: " << rec << "\n";
+  if (r.discovery.status == DiscoveryOutcome::Status::Found) out << "id: " << r.discovery.id << "\n";
+  if (r.fetch) {
+    out << "policy host: mta-sts." << r.domain;
+    for (const auto& a : r.fetch->addresses) out << " " << a;
+    out << "\n";
+    if (r.fetch->ok) {
+      out << "policy:\n";
+      for (const auto& [k, v] : r.fetch->policy.lines) out << "  " << k << ": " << v << "\n";
+    } else {
+      out << "failure: result_type=" << tlsRptResultTypeName(r.fetch->failure)
+          << " reason=" << r.fetch->detail << "\n";
+    }
+  }
+  out << "verdict " << f.plain_map << ": " << plain << "\n";
+  if (!f.tlsrpt_map.empty()) out << "verdict " << f.tlsrpt_map << ": " << tlsrpt << "\n";
+  out << "result: " << summary(r) << "\n";
+  return out.str();
+}
+
+QueryReport runQuery(event_base* base, PolicyResolver& resolver, const std::string& key) {
+  QueryReport report;
+  auto normalised = postfix::normalizePolicyKey(key);
+  report.domain = normalised.domain.empty() ? key : normalised.domain;
+  if (normalised.domain.empty()) {
+    report.skip_reason = std::string(normalised.skip_reason);
+    return report;
+  }
+  bool done = false;
+  RequestHandle fetch;
+  auto discovery = resolver.discover(report.domain, [&](DiscoveryOutcome d) {
+    report.discovery = std::move(d);
+    if (report.discovery.status != DiscoveryOutcome::Status::Found) {
+      done = true;
+      return;
+    }
+    fetch = resolver.fetch(report.domain, [&](FetchOutcome f) {
+      report.fetch = std::move(f);
+      done = true;
+    });
+  });
+  while (!done) {
+    if (event_base_loop(base, EVLOOP_ONCE) != 0) break;  // nothing left to wait for
+  }
+  return report;
+}
+
+}  // namespace mtasts::daemon

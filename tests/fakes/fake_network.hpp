@@ -1,0 +1,140 @@
+// Fakes for net::DnsClient and net::HttpsFetcher: answers come from tables the test
+// fills; nothing is delivered until deliver() (so callbacks are never synchronous, as the
+// real ones); names in `silent` never answer. Every query is counted.
+#pragma once
+
+#include "net/dns_client.hpp"
+#include "net/https_fetcher.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mtasts::testing {
+
+// A queue of pending callbacks shared by both fakes, so one deliver() settles everything.
+class FakeQueue {
+ public:
+  RequestHandle push(std::function<void()> fn) {
+    auto item = std::make_shared<std::function<void()>>(std::move(fn));
+    items_.push_back(item);
+    return std::make_unique<Handle>(item);
+  }
+  // Runs until no callback is pending; returns how many ran.
+  int deliver() {
+    int ran = 0;
+    while (!items_.empty()) {
+      auto batch = std::move(items_);
+      items_.clear();
+      for (auto& item : batch) {
+        if (!*item) continue;
+        auto fn = std::move(*item);
+        *item = nullptr;
+        fn();
+        ++ran;
+      }
+    }
+    return ran;
+  }
+  std::size_t pending() const {
+    std::size_t n = 0;
+    for (const auto& i : items_) n += *i ? 1 : 0;
+    return n;
+  }
+
+ private:
+  class Handle final : public PendingOperation {
+   public:
+    explicit Handle(std::weak_ptr<std::function<void()>> i) : item_(std::move(i)) {}
+    ~Handle() override { cancel(); }
+    void cancel() noexcept override {
+      if (auto i = item_.lock()) *i = nullptr;
+    }
+
+   private:
+    std::weak_ptr<std::function<void()>> item_;
+  };
+  std::vector<std::shared_ptr<std::function<void()>>> items_;
+};
+
+class FakeDnsClient final : public net::DnsClient {
+ public:
+  explicit FakeDnsClient(FakeQueue& q) : queue_(q) {}
+
+  std::map<std::string, net::TxtAnswer> txt;
+  std::map<std::string, net::AddressAnswer> addresses;
+  std::set<std::string> silent;
+  std::map<std::string, int> queries;
+
+  void setTxt(const std::string& name, std::vector<std::vector<std::string>> records) {
+    txt[name] = net::TxtAnswer{net::DnsStatus::Ok, std::move(records), false, ""};
+  }
+  void setTxtStatus(const std::string& name, net::DnsStatus status, std::string detail = "") {
+    txt[name] = net::TxtAnswer{status, {}, false, std::move(detail)};
+  }
+  void setAddress(const std::string& name, std::string address) {
+    addresses[name] = net::AddressAnswer{net::DnsStatus::Ok, {std::move(address)}, false, ""};
+  }
+
+  RequestHandle lookupTxt(const std::string& name, TxtCallback done) override {
+    ++queries["TXT " + name];
+    if (silent.count(name)) return queue_.push(nullptr);
+    net::TxtAnswer answer;
+    answer.status = net::DnsStatus::NoRecord;
+    if (auto it = txt.find(name); it != txt.end()) answer = it->second;
+    return queue_.push([done = std::move(done), answer]() mutable { done(std::move(answer)); });
+  }
+  RequestHandle lookupAddresses(const std::string& name, AddressCallback done) override {
+    ++queries["A " + name];
+    if (silent.count(name)) return queue_.push(nullptr);
+    net::AddressAnswer answer;
+    answer.status = net::DnsStatus::NoRecord;
+    if (auto it = addresses.find(name); it != addresses.end()) answer = it->second;
+    return queue_.push([done = std::move(done), answer]() mutable { done(std::move(answer)); });
+  }
+
+ private:
+  FakeQueue& queue_;
+};
+
+class FakeHttpsFetcher final : public net::HttpsFetcher {
+ public:
+  explicit FakeHttpsFetcher(FakeQueue& q) : queue_(q) {}
+
+  std::map<std::string, net::FetchResult> results;  // by host
+  std::set<std::string> silent;
+  std::map<std::string, int> fetches;
+  std::vector<net::FetchRequest> requests;
+
+  void setBody(const std::string& host, std::string body) {
+    net::FetchResult r;
+    r.ok = true;
+    r.http_status = 200;
+    r.body = std::move(body);
+    results[host] = std::move(r);
+  }
+  void setFailure(const std::string& host, TlsRptResultType type, std::string detail) {
+    net::FetchResult r;
+    r.failure = type;
+    r.detail = std::move(detail);
+    results[host] = std::move(r);
+  }
+
+  RequestHandle fetch(net::FetchRequest request, Callback done) override {
+    ++fetches[request.host];
+    requests.push_back(request);
+    if (silent.count(request.host)) return queue_.push(nullptr);
+    net::FetchResult result;
+    result.detail = "connection refused";
+    if (auto it = results.find(request.host); it != results.end()) result = it->second;
+    return queue_.push([done = std::move(done), result]() mutable { done(std::move(result)); });
+  }
+
+ private:
+  FakeQueue& queue_;
+};
+
+}  // namespace mtasts::testing
