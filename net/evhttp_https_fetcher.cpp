@@ -250,7 +250,8 @@ class FetchOperation final : public PendingOperation {
     }
     if ((what & BEV_EVENT_EOF) != 0 && tls_up_) {
       drainInput();  // anything left before the close
-      if (bev_ != nullptr && parser_) handleParser(parser_->finishEof());
+      const bool clean = (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
+      if (bev_ != nullptr && parser_) handleParser(parser_->finishEof(clean));
       return;
     }
     if (!tls_up_) {

@@ -54,9 +54,10 @@ HttpResponseParser::State HttpResponseParser::resume() {
   return run();
 }
 
-HttpResponseParser::State HttpResponseParser::finishEof() {
+HttpResponseParser::State HttpResponseParser::finishEof(bool clean_close) {
   if (state_ == State::Failed || state_ == State::Complete) return state_;
   if (phase_ == Phase::UntilClose) {
+    if (!clean_close) return failWith("connection closed without TLS close_notify: body may be truncated");
     phase_ = Phase::Done;
     return state_ = State::Complete;
   }

@@ -27,8 +27,10 @@ class HttpResponseParser {
   // complete: the caller inspects status()/header() and then calls resume() for the body.
   State feed(std::string_view bytes);
   State resume();
-  // The peer closed the connection.
-  State finishEof();
+  // The peer closed the connection. A body delimited by the close is complete only when
+  // the close was authenticated (TLS close_notify): otherwise a cut-off policy could still
+  // parse, e.g. with fewer mx lines, and defer mail to the MX hosts it lost.
+  State finishEof(bool clean_close = true);
 
   State state() const { return state_; }
   int status() const { return status_; }

@@ -111,3 +111,12 @@ TEST_CASE("media type check accepts text/plain in any case with parameters only"
     CHECK(isTextPlainMediaType(c.value) == c.ok);
   }
 }
+
+TEST_CASE("http response parser refuses a close-delimited body cut off without close_notify") {
+  HttpResponseParser p(64 * 1024);
+  auto s = p.feed("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\nmx: mx.exa");
+  if (s == HttpResponseParser::State::HeadersReady) s = p.resume();
+  CHECK(s == HttpResponseParser::State::NeedMore);
+  CHECK(p.finishEof(false) == HttpResponseParser::State::Failed);
+  CHECK(p.error().find("close_notify") != std::string::npos);
+}
