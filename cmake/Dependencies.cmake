@@ -9,10 +9,10 @@ find_path(GETDNS_INCLUDE_DIR getdns/getdns_ext_libevent.h REQUIRED)
 find_library(GETDNS_LIBRARY NAMES getdns REQUIRED)
 # getdns ships no pkg-config file for its libevent extension.
 # Debian 12 ships libgetdns_ex_event.so with no exported symbols; its static archive works.
-find_library(GETDNS_EVENT_LIBRARY NAMES libgetdns_ex_event.a getdns_ex_event getdns_ext_event REQUIRED)
+find_library(GETDNS_EVENT_ARCHIVE NAMES libgetdns_ex_event.a getdns_ex_event getdns_ext_event REQUIRED)
 add_library(getdns_libevent INTERFACE)
 target_include_directories(getdns_libevent SYSTEM INTERFACE ${GETDNS_INCLUDE_DIR})
-target_link_libraries(getdns_libevent INTERFACE ${GETDNS_EVENT_LIBRARY} ${GETDNS_LIBRARY})
+target_link_libraries(getdns_libevent INTERFACE ${GETDNS_EVENT_ARCHIVE} ${GETDNS_LIBRARY})
 
 find_path(LMDB_INCLUDE_DIR lmdb.h REQUIRED)
 find_library(LMDB_LIBRARY NAMES lmdb REQUIRED)
