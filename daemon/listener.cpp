@@ -5,11 +5,13 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,12 +19,29 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
+#include <fstream>
 
 namespace mtasts::daemon {
 namespace {
 
 constexpr unsigned ListenFlags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+constexpr timeval AcceptPause{0, 100'000};
+constexpr std::int64_t AcceptErrorLogIntervalMs = 10'000;
+
+std::int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// fs.nr_open caps RLIMIT_NOFILE even for root.
+rlim_t systemFileMax() {
+  std::ifstream in("/proc/sys/fs/nr_open");
+  unsigned long long value = 0;
+  if (in >> value && value > 0) return static_cast<rlim_t>(value);
+  return 1024 * 1024;
+}
 
 std::string errnoText(int err) { return std::strerror(err); }
 
@@ -139,6 +158,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
                                               reinterpret_cast<sockaddr*>(&sun), sizeof sun);
     if (!self->listener_)
       return fail(ErrorCode::Io, fmt::format("unix:{}: cannot listen: {}", address.path, errnoText(errno)));
+    evconnlistener_set_error_cb(self->listener_, &Listener::errorTrampoline);
     self->unix_path_ = address.path;
     self->bound_name_ = "unix:" + address.path;
     if (auto applied = applyUnixOptions(address.path, unix_options); !applied)
@@ -159,6 +179,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
   ::freeaddrinfo(found);
   if (!self->listener_)
     return fail(ErrorCode::Io, fmt::format("inet:{}:{}: cannot listen: {}", escapeForLog(address.host), address.port, errnoText(err)));
+  evconnlistener_set_error_cb(self->listener_, &Listener::errorTrampoline);
   sockaddr_storage bound{};
   socklen_t len = sizeof bound;
   ::getsockname(evconnlistener_get_fd(self->listener_), reinterpret_cast<sockaddr*>(&bound), &len);
@@ -168,7 +189,24 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
   return self;
 }
 
+Result<std::size_t> raiseFileLimit(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return fail(ErrorCode::Io, fmt::format("getrlimit(RLIMIT_NOFILE): {}", errnoText(errno)));
+  const auto target = static_cast<rlim_t>(wanted);
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= target) return static_cast<std::size_t>(limit.rlim_cur);
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < target) {
+    // Only a privileged process may raise the hard limit; a refusal is not an error.
+    const rlimit both{std::min(target, systemFileMax()), std::min(target, systemFileMax())};
+    if (both.rlim_max > limit.rlim_max && ::setrlimit(RLIMIT_NOFILE, &both) == 0) return static_cast<std::size_t>(both.rlim_cur);
+  }
+  const rlimit raised{limit.rlim_max == RLIM_INFINITY ? target : std::min(target, limit.rlim_max), limit.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) return static_cast<std::size_t>(limit.rlim_cur);
+  return static_cast<std::size_t>(raised.rlim_cur);
+}
+
 Listener::~Listener() {
+  if (resume_timer_) event_free(resume_timer_);
   if (listener_) evconnlistener_free(listener_);
   if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
 }
@@ -181,6 +219,34 @@ void Listener::acceptTrampoline(evconnlistener*, int fd, sockaddr* sa, int len, 
     moduleLogger("server")->error("accept failed error={}", escapeForLog(e.what()));
     ::close(fd);
   }
+}
+
+void Listener::errorTrampoline(evconnlistener* listener, void* arg) noexcept {
+  auto* self = static_cast<Listener*>(arg);
+  const int err = EVUTIL_SOCKET_ERROR();
+  // Out of descriptors (or kernel memory): the pending connection stays queued and the
+  // socket stays readable, so retrying at once would spin. Pause, then try again.
+  const bool exhausted = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+  ++self->errors_since_log_;
+  const std::int64_t now = steadyMs();
+  if (self->last_error_log_ms_ < 0 || now - self->last_error_log_ms_ >= AcceptErrorLogIntervalMs) {
+    moduleLogger("server")->warn("accept failed, {} address={} error={} errors={}",
+                                 exhausted ? "pausing 100 ms" : "continuing", self->bound_name_, errnoText(err),
+                                 self->errors_since_log_);
+    self->last_error_log_ms_ = now;
+    self->errors_since_log_ = 0;
+  }
+  if (!exhausted) return;
+  if (!self->resume_timer_)
+    self->resume_timer_ = evtimer_new(evconnlistener_get_base(listener), &Listener::resumeTrampoline, self);
+  if (!self->resume_timer_) return;
+  evconnlistener_disable(listener);
+  evtimer_add(self->resume_timer_, &AcceptPause);
+}
+
+void Listener::resumeTrampoline(int, short, void* arg) noexcept {
+  auto* self = static_cast<Listener*>(arg);
+  if (self->listener_) evconnlistener_enable(self->listener_);
 }
 
 }  // namespace mtasts::daemon

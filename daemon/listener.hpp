@@ -2,16 +2,20 @@
 // RAII Listener that owns one evconnlistener on the daemon's event_base. Parsing is pure;
 // open() binds (startup only, may block in getaddrinfo for a host name) and reports errors
 // as Result. A unix listener removes a stale socket file first and unlinks it when freed.
+// When accept() fails for lack of descriptors the listener pauses briefly (logged at most
+// every 10 s) instead of spinning on a readable listen socket it cannot drain.
 #pragma once
 
 #include "common/result.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+struct event;
 struct event_base;
 struct evconnlistener;
 struct sockaddr;
@@ -53,8 +57,13 @@ class Listener {
  private:
   Listener() = default;
   static void acceptTrampoline(evconnlistener*, int fd, ::sockaddr* sa, int len, void* arg) noexcept;
+  static void errorTrampoline(evconnlistener*, void* arg) noexcept;
+  static void resumeTrampoline(int, short, void* arg) noexcept;
 
   evconnlistener* listener_ = nullptr;
+  event* resume_timer_ = nullptr;  // re-enables accepting after running out of fds
+  std::int64_t last_error_log_ms_ = -1;
+  std::uint64_t errors_since_log_ = 0;
   AcceptFn on_accept_;
   std::string bound_name_;
   std::string unix_path_;
@@ -63,5 +72,10 @@ class Listener {
 
 // "1.2.3.4:5", "[::1]:5", "unix" for a sockaddr (peer names in logs).
 std::string sockaddrToString(const ::sockaddr* sa, int len);
+
+// Raises the soft RLIMIT_NOFILE to at least `wanted` (never lowers it): up to the hard
+// limit, and beyond it when the process may raise the hard limit (root, up to
+// fs.nr_open). Returns the soft limit now in force; an error only if getrlimit fails.
+Result<std::size_t> raiseFileLimit(std::size_t wanted);
 
 }  // namespace mtasts::daemon

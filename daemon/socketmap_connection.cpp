@@ -151,6 +151,7 @@ bool SocketmapConnection::processInput() {
     startRequest(payload);
   }
   processing_ = false;
+  input_started_ = evbuffer_get_length(in) > 0;
   if (!keep) return false;
   flushReplies();
   updateFlowControl();
@@ -193,12 +194,15 @@ void SocketmapConnection::complete(Slot* slot, std::string payload) {
 
 void SocketmapConnection::flushReplies() {
   std::string framed;
+  bool answered = false;
   while (!slots_.empty() && slots_.front()->done) {
     postfix::appendNetstring(framed, slots_.front()->reply);
     slots_.pop_front();
+    answered = true;
   }
   if (!framed.empty()) bufferevent_write(bev_, framed.data(), framed.size());
-  if (slots_.empty() && !draining_) armIdleTimer();
+  // Idle from the last answer; flushing nothing must not restart the clock.
+  if (answered && slots_.empty() && !draining_) armIdleTimer();
 }
 
 void SocketmapConnection::updateFlowControl() {
@@ -219,7 +223,9 @@ void SocketmapConnection::updateFlowControl() {
 }
 
 bool SocketmapConnection::onRead() {
-  if (slots_.empty()) armIdleTimer();
+  // The first byte of a request starts its deadline; later bytes of the same request do not
+  // extend it (a slowloris trickling one byte a second is closed at idle_timeout).
+  if (slots_.empty() && !input_started_) armIdleTimer();
   return processInput();
 }
 
@@ -281,7 +287,16 @@ void SocketmapConnection::resumeTrampoline(int, short, void* arg) noexcept {
 void SocketmapConnection::idleTrampoline(int, short, void* arg) noexcept {
   auto* self = static_cast<SocketmapConnection*>(arg);
   if (!self->slots_.empty()) return;  // a request is in flight: not idle
-  log()->debug("closing connection: idle timeout peer={}", self->peer_);
+  if (self->outputLength() > 0) {
+    self->armIdleTimer();  // replies still unsent: write_timeout decides, look again later
+    return;
+  }
+  const std::size_t buffered = evbuffer_get_length(bufferevent_get_input(self->bev_));
+  if (buffered > 0)
+    log()->warn("closing connection: request not completed within idle_timeout peer={} buffered={}", self->peer_,
+                buffered);
+  else
+    log()->debug("closing connection: idle timeout peer={}", self->peer_);
   self->closeSelf();
 }
 

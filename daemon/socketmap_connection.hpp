@@ -4,6 +4,9 @@
 // destroying the connection cancels its waits. Structural work (flushing, closing) only
 // happens in this connection's own libevent callbacks, never inside a PolicySource
 // callback, so a source may deliver answers from anywhere on the loop.
+// Timeouts: idle_timeout runs while no request is in flight, from the last reply or from
+// the first byte of a request, and is not reset by further partial input (a trickling
+// client cannot hold a connection); write_timeout covers replies the peer does not read.
 #pragma once
 
 #include "common/pending.hpp"
@@ -82,6 +85,7 @@ class SocketmapConnection {
   bool reading_paused_ = false;
   bool draining_ = false;
   bool processing_ = false;
+  bool input_started_ = false;  // unprocessed bytes are buffered: a request has begun
 };
 
 }  // namespace mtasts::daemon

@@ -17,6 +17,9 @@ const std::shared_ptr<spdlog::logger>& log() {
 }
 
 constexpr auto RejectLogInterval = std::chrono::seconds(10);
+// Descriptors kept for everything but socketmap clients: listeners, LMDB, DNS and HTTPS
+// sockets of concurrent resolves, log files.
+constexpr std::size_t ReservedFds = 256;
 
 }  // namespace
 
@@ -31,6 +34,7 @@ SocketmapServer::~SocketmapServer() {
 
 Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
                                      const UnixSocketOptions& unix_options) {
+  ensureFileLimit();
   for (const auto& spec : specs) {
     auto address = parseListenAddress(spec);
     if (!address) return Unexpected{std::move(address).error()};
@@ -55,21 +59,45 @@ std::vector<std::uint16_t> SocketmapServer::boundPorts() const {
   return out;
 }
 
-void SocketmapServer::updateLimits(ServerLimits limits) { limits_ = std::move(limits); }
+void SocketmapServer::updateLimits(ServerLimits limits) {
+  const bool more = limits.max_connections > limits_.max_connections;
+  limits_ = std::move(limits);
+  if (more) ensureFileLimit();
+}
+
+// Without this a distribution's default soft limit (1024) silently caps the daemon far
+// below max_connections, and accept() failing with EMFILE is worse than a clean close.
+void SocketmapServer::ensureFileLimit() {
+  const std::size_t wanted = limits_.max_connections + ReservedFds;
+  auto limit = raiseFileLimit(wanted);
+  if (!limit) {
+    log()->warn("cannot read RLIMIT_NOFILE error={}", escapeForLog(limit.error().detail));
+    return;
+  }
+  if (*limit >= wanted) {
+    fd_connection_cap_ = SIZE_MAX;
+    log()->debug("RLIMIT_NOFILE soft limit={} max_connections={}", *limit, limits_.max_connections);
+    return;
+  }
+  fd_connection_cap_ = *limit > 2 * ReservedFds ? *limit - ReservedFds : *limit / 2;
+  log()->warn("RLIMIT_NOFILE too low for max_connections, capping connections limit={} wanted={} "
+              "max_connections={} connection_cap={}",
+              *limit, wanted, limits_.max_connections, fd_connection_cap_);
+}
 
 void SocketmapServer::accept(int fd, std::string peer) {
   if (draining_) {
     ::close(fd);
     return;
   }
-  if (connections_.size() >= limits_.max_connections) {
+  if (connections_.size() >= connectionCap()) {
     ::close(fd);
     ++rejected_total_;
     ++rejected_since_log_;
     const auto now = std::chrono::steady_clock::now();
     if (last_reject_log_ == std::chrono::steady_clock::time_point{} || now - last_reject_log_ >= RejectLogInterval) {
       log()->warn("connection limit reached, closing new connections max_connections={} rejected={} peer={}",
-                  limits_.max_connections, rejected_since_log_, peer);
+                  connectionCap(), rejected_since_log_, peer);
       rejected_since_log_ = 0;
       last_reject_log_ = now;
     }

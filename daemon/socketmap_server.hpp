@@ -9,8 +9,10 @@
 #include "daemon/listener.hpp"
 #include "daemon/policy_source.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,12 +45,14 @@ class SocketmapServer {
   SocketmapServer& operator=(const SocketmapServer&) = delete;
 
   // Binds one listener per entry ("inet:HOST:PORT", "unix:/path"); error names the entry.
+  // First raises RLIMIT_NOFILE to what max_connections needs (see ensureFileLimit).
   Result<void> listen(const std::vector<std::string>& specs, const UnixSocketOptions& unix_options);
   // Bound names in listen order ("127.0.0.1:41234"), and ports (0 for unix).
   std::vector<std::string> boundNames() const;
   std::vector<std::uint16_t> boundPorts() const;
 
-  // Reload: new limits apply to new requests and new connections.
+  // Reload: new limits apply to new requests and new connections (a larger
+  // max_connections raises RLIMIT_NOFILE again, up to the hard limit).
   void updateLimits(ServerLimits limits);
   const ServerLimits& limits() const { return limits_; }
 
@@ -58,6 +62,8 @@ class SocketmapServer {
   void shutdown(std::chrono::milliseconds timeout, std::function<void()> done);
 
   std::size_t connectionCount() const { return connections_.size(); }
+  // max_connections, lowered when RLIMIT_NOFILE cannot be raised far enough for it.
+  std::size_t connectionCap() const { return std::min(limits_.max_connections, fd_connection_cap_); }
   std::uint64_t rejectedConnections() const { return rejected_total_; }
 
  private:
@@ -65,6 +71,7 @@ class SocketmapServer {
   void accept(int fd, std::string peer);
   void closeConnection(SocketmapConnection* connection);  // destroys it
   void checkShutdownDone();
+  void ensureFileLimit();
   static void shutdownTimerTrampoline(int, short, void* arg) noexcept;
 
   event_base* base_;
@@ -75,6 +82,7 @@ class SocketmapServer {
   bool draining_ = false;
   std::function<void()> shutdown_done_;
   event* shutdown_timer_ = nullptr;
+  std::size_t fd_connection_cap_ = SIZE_MAX;
   std::uint64_t rejected_total_ = 0;
   std::uint64_t rejected_since_log_ = 0;
   std::chrono::steady_clock::time_point last_reject_log_{};

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -257,6 +258,54 @@ TEST_CASE("an idle connection is closed but one waiting for an answer is not") {
   REQUIRE(f.run([&] { return busy.hasReplies(1); }));
   CHECK(busy.replies[0] == "TEMP temp-late");
   REQUIRE(f.run([&] { return busy.closed(); }, 1000ms));  // idle again after the reply
+}
+
+TEST_CASE("bytes trickling into an unfinished request do not extend the idle deadline") {
+  ServerLimits limits;
+  limits.idle_timeout = 60ms;
+  Fixture f(limits);
+  for (std::string_view first : {"9999:", "1"}) {  // a never-ending netstring, a length prefix
+    CAPTURE(first);
+    Client slow(f.port);
+    slow.send(std::string(first));
+    bool closed = false;
+    for (int i = 0; i < 40 && !closed; ++i) {  // one byte every 20 ms for up to 800 ms
+      closed = f.run([&] { return slow.closed(); }, 20ms);
+      if (!closed) slow.send("x");
+    }
+    CHECK(closed);
+  }
+}
+
+TEST_CASE("a client that keeps completing requests is never idle") {
+  ServerLimits limits;
+  limits.idle_timeout = 60ms;
+  Fixture f(limits);
+  Client busy(f.port);
+  for (std::size_t i = 1; i <= 10; ++i) {  // 300 ms in all, a request every 30 ms
+    busy.request("postfix [127.0.0.1]");
+    REQUIRE(f.run([&] { return busy.hasReplies(i); }));
+    CHECK_FALSE(f.run([&] { return busy.closed(); }, 30ms));
+  }
+}
+
+TEST_CASE("raiseFileLimit never lowers the soft limit and stops at the hard limit") {
+  rlimit before{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
+  auto same = raiseFileLimit(1);
+  REQUIRE(same.has_value());
+  CHECK(*same == before.rlim_cur);
+  if (before.rlim_max != RLIM_INFINITY && ::geteuid() != 0) {
+    auto capped = raiseFileLimit(static_cast<std::size_t>(before.rlim_max) + 1000);
+    REQUIRE(capped.has_value());
+    CHECK(*capped == before.rlim_max);
+  }
+  auto raised = raiseFileLimit(static_cast<std::size_t>(before.rlim_cur) + 1);
+  REQUIRE(raised.has_value());
+  rlimit after{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &after) == 0);
+  CHECK(*raised == after.rlim_cur);
+  CHECK(after.rlim_cur >= std::min<rlim_t>(before.rlim_cur + 1, after.rlim_max));
 }
 
 TEST_CASE("connections beyond max_connections are closed at once") {
