@@ -102,7 +102,13 @@ const KeySpec Keys[] = {
     {"sweep_interval", KeyType::Duration, "1h", true,
      "how often expired idle entries are deleted", &S::sweep_interval, Min, Year},
     {"lmdb_map_size", KeyType::Size, "64M", false,
-     "initial LMDB map size (grows on demand)", &S::lmdb_map_size, 1 * MiB, MiB * MiB},
+     "initial LMDB map size (grows on demand)", &S::lmdb_map_size, 64 * KiB, MiB * MiB},
+    {"user", KeyType::String, "", false,
+     "when started as root, switch to this user (and its groups) after binding the listeners; "
+     "state_dir is given to it",
+     &S::user},
+    {"allow_root", KeyType::Bool, "no", false,
+     "allow running as root without user (not recommended)", &S::allow_root},
 };
 
 std::vector<std::string_view> choiceList(std::string_view choices) {

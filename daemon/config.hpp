@@ -53,6 +53,8 @@ struct Settings {
   Ms usage_flush_interval{};
   Ms sweep_interval{};
   std::size_t lmdb_map_size = 0;
+  std::string user;         // drop to this user after binding; empty = stay
+  bool allow_root = false;  // run as root without `user`
 
   bool operator==(const Settings&) const = default;
 };

@@ -1,13 +1,16 @@
 // mtastsd entry point: wiring only. Parses the command line and configuration, owns the
 // event_base (RAII), builds the policy source and the socketmap server, and turns signals
 // into a graceful stop (SIGTERM/SIGINT) or a reload of the reloadable keys (SIGHUP).
-// Foreground only, logs to stderr; exit codes from sysexits.h (see cli.hpp).
+// Startup order: check privileges, build the resolver (reads ca_file), bind the listeners,
+// switch to `user`, then open the store (so its files are that user's). Foreground only,
+// logs to stderr; exit codes from sysexits.h (see cli.hpp).
 #include "cache/lmdb_policy_store.hpp"
 #include "common/log.hpp"
 #include "daemon/cache_command.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/config.hpp"
 #include "daemon/policy_stack.hpp"
+#include "daemon/privileges.hpp"
 #include "daemon/query_command.hpp"
 #include "daemon/signals.hpp"
 #include "daemon/socketmap_server.hpp"
@@ -24,6 +27,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -90,7 +94,84 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
+// The listeners are bound and the resolver (ca_file, resolv.conf) built while the process
+// may still be root; the LMDB store is opened after the switch to `user`. These two stand in
+// until then. Nothing calls them early (the loop is not running yet); if something did, a
+// lookup gets TEMP and a store call an error, never a crash.
+class LateSource final : public PolicySource {
+ public:
+  void attach(PolicySource* source) { source_ = source; }
+  RequestHandle lookup(std::string_view domain, Callback done) override {
+    if (source_) return source_->lookup(domain, std::move(done));
+    Decision d;
+    d.kind = Decision::Kind::TempFail;
+    d.domain = domain;
+    d.reason = "starting";
+    done(d);
+    return nullptr;
+  }
+
+ private:
+  PolicySource* source_ = nullptr;
+};
+
+class LateStore final : public cache::PolicyStore {
+ public:
+  void attach(cache::PolicyStore* store) { store_ = store; }
+  Result<bool> get(std::string_view domain, cache::PolicyRecord& out) override {
+    if (!store_) return notOpen();
+    return store_->get(domain, out);
+  }
+  Result<void> put(std::string_view domain, const cache::PolicyRecord& record) override {
+    if (!store_) return notOpen();
+    return store_->put(domain, record);
+  }
+  Result<bool> erase(std::string_view domain) override {
+    if (!store_) return notOpen();
+    return store_->erase(domain);
+  }
+  Result<void> eraseAll() override {
+    if (!store_) return notOpen();
+    return store_->eraseAll();
+  }
+  Result<void> forEach(const Visitor& visit) override {
+    if (!store_) return notOpen();
+    return store_->forEach(visit);
+  }
+  Result<void> recordUsage(const std::vector<std::pair<std::string, UnixSeconds>>& stamps) override {
+    if (!store_) return notOpen();
+    return store_->recordUsage(stamps);
+  }
+
+ private:
+  static Unexpected notOpen() { return fail(ErrorCode::Temporary, "policy store not open yet"); }
+  cache::PolicyStore* store_ = nullptr;
+};
+
+// The privilege plan for the daemon; on refusal logs why and returns the exit code.
+std::optional<int> planOrExit(const Settings& settings, PrivilegePlan& plan, std::optional<UserIds>& target) {
+  if (!settings.user.empty()) {
+    auto ids = lookupUser(settings.user);
+    if (ids) {
+      target = std::move(*ids);
+    } else if (ids.error().code != ErrorCode::NotFound) {
+      log()->critical("cannot look the user up error={}", escapeForLog(ids.error().detail));
+      return ExitOsError;
+    }
+  }
+  plan = planPrivileges(::geteuid(), settings.user, target, settings.allow_root);
+  if (plan.action == PrivilegeAction::Refuse) {
+    log()->critical("{}", plan.message);
+    return ExitConfig;
+  }
+  if (!plan.message.empty()) log()->warn("{}", plan.message);
+  return std::nullopt;
+}
+
 int run(const CommandLine& cli, Settings settings) {
+  PrivilegePlan plan;
+  std::optional<UserIds> target;
+  if (auto code = planOrExit(settings, plan, target)) return *code;
   if (auto ok = ensureStateDir(settings.state_dir); !ok) {
     log()->critical("cannot use state directory error={}", escapeForLog(ok.error().detail));
     return ExitCantCreate;
@@ -100,29 +181,48 @@ int run(const CommandLine& cli, Settings settings) {
     log()->critical("cannot create the event loop");
     return ExitOsError;
   }
-  cache::LmdbOptions store_options;
-  store_options.dir = settings.state_dir;
-  store_options.map_size = settings.lmdb_map_size;
-  auto store = cache::LmdbPolicyStore::open(store_options);
-  if (!store) {
-    log()->critical("cannot open the policy store error={}", escapeForLog(store.error().detail, 400));
-    return ExitCantCreate;
-  }
-  auto stack = makePolicyStack(base.get(), settings, store->get());
-  if (!stack) {
-    log()->critical("cannot start the resolver error={}", escapeForLog(stack.error().detail, 400));
+  // Declared before the server so that they outlive it: the server is destroyed first,
+  // cancelling its waits on the service.
+  std::unique_ptr<cache::LmdbPolicyStore> store;
+  LateStore late_store;
+  auto built = makePolicyStack(base.get(), settings, &late_store);
+  if (!built) {
+    log()->critical("cannot start the resolver error={}", escapeForLog(built.error().detail, 400));
     return ExitConfig;
   }
-  PolicyService& service = *(*stack)->service;
-  service.startTimers();
-  // Declared after the store and the stack: destroyed first, cancelling its waits.
-  SocketmapServer server(base.get(), service, serverLimits(settings));
+  std::unique_ptr<PolicyStack> stack = std::move(*built);
+  PolicyService& service = *stack->service;
+  LateSource source;
+  SocketmapServer server(base.get(), source, serverLimits(settings));
   if (auto ok = server.listen(settings.listen, {settings.unix_socket_mode, settings.unix_socket_owner,
                                                 settings.unix_socket_group});
       !ok) {
     log()->critical("cannot listen error={}", escapeForLog(ok.error().detail));
     return ExitOsError;
   }
+  if (plan.action == PrivilegeAction::Switch) {
+    if (auto ok = chownStateDir(settings.state_dir, *target); !ok) {
+      log()->critical("cannot use state directory error={}", escapeForLog(ok.error().detail));
+      return ExitCantCreate;
+    }
+    if (auto ok = switchToUser(*target); !ok) {
+      log()->critical("cannot drop privileges error={}", escapeForLog(ok.error().detail));
+      return ExitOsError;
+    }
+    log()->info("dropped privileges user={} uid={} gid={}", target->name, target->uid, target->gid);
+  }
+  cache::LmdbOptions store_options;
+  store_options.dir = settings.state_dir;
+  store_options.map_size = settings.lmdb_map_size;
+  auto opened = cache::LmdbPolicyStore::open(store_options);
+  if (!opened) {
+    log()->critical("cannot open the policy store error={}", escapeForLog(opened.error().detail, 400));
+    return ExitCantCreate;
+  }
+  store = std::move(*opened);
+  late_store.attach(store.get());
+  service.startTimers();
+  source.attach(&service);
   bool stopping = false;
   auto on_stop = [&](int signal) {
     if (stopping) {
@@ -150,7 +250,7 @@ int run(const CommandLine& cli, Settings settings) {
     settings = mergeReloadable(settings, *fresh, applied, ignored);
     applyLogLevel(settings, cli.verbose);
     server.updateLimits(serverLimits(settings));
-    (*stack)->reload(settings);
+    stack->reload(settings);
     log()->info("configuration reloaded changed={}", applied.empty() ? "none" : joined(applied));
     for (const auto& key : ignored) log()->warn("changed key needs a restart, keeping running value key={}", key);
   };
@@ -218,8 +318,13 @@ int mainImpl(int argc, char** argv) {
   }
   applyLogLevel(*settings, cli->verbose);
   if (!cli->query_domain.empty()) return runQueryCommand(*cli, *settings);
-  if (cli->dump) return runDump(settings->state_dir, cli->json);
-  if (!cli->purge_domain.empty() || cli->purge_all) {
+  if (cli->dump || !cli->purge_domain.empty() || cli->purge_all) {
+    // Run as root, these would leave root-owned LMDB files the daemon user cannot open.
+    if (auto ok = switchToOwnerOf(settings->state_dir); !ok) {
+      std::cerr << "mtastsd: " << ok.error().detail << "\n";
+      return ExitOsError;
+    }
+    if (cli->dump) return runDump(settings->state_dir, cli->json);
     return runPurge(settings->state_dir, cli->purge_domain, cli->purge_all);
   }
   return run(*cli, std::move(*settings));

@@ -46,6 +46,8 @@ TEST_CASE("every table default parses and an empty file gives the defaults") {
   CHECK(s.dns_servers.empty());
   CHECK(s.max_idle == 30 * 24h);
   CHECK(s.lmdb_map_size == 64u * 1024 * 1024);
+  CHECK(s.user.empty());
+  CHECK_FALSE(s.allow_root);
 }
 
 TEST_CASE("every key is declared once and has help text") {
@@ -56,8 +58,11 @@ TEST_CASE("every key is declared once and has help text") {
     CHECK_FALSE(key.help.empty());
     CHECK(findKey(key.name) == &key);
   }
-  CHECK(names.size() == 31);
-  CHECK(findKey("user") == nullptr);  // privilege dropping is a later issue
+  CHECK(names.size() == 33);
+  REQUIRE(findKey("user") != nullptr);
+  CHECK_FALSE(findKey("user")->reloadable);
+  REQUIRE(findKey("allow_root") != nullptr);
+  CHECK_FALSE(findKey("allow_root")->reloadable);
 }
 
 TEST_CASE("good values of every type are parsed into typed fields") {
@@ -92,6 +97,14 @@ TEST_CASE("good values of every type are parsed into typed fields") {
   CHECK(s.fetch_retry_interval == 10min);
 }
 
+TEST_CASE("user and allow_root are parsed and a 64k map is the smallest allowed") {
+  const Settings s = parseOk("user = mtastsd\nallow_root = yes\nlmdb_map_size = 64k\n");
+  CHECK(s.user == "mtastsd");
+  CHECK(s.allow_root);
+  CHECK(s.lmdb_map_size == 64u * 1024);
+  CHECK(parseOk("user =\n").user.empty());  // empty = do not switch
+}
+
 TEST_CASE("a bad value of every type is reported with file, line and key") {
   struct Case { std::string line; std::string want; };
   const Case cases[] = {
@@ -117,6 +130,8 @@ TEST_CASE("a bad value of every type is reported with file, line and key") {
       {"idle_timeout = 99999999999999999d", "too large"},
       {"fetch_retry_interval = 4m", "out of range"},
       {"strict_testing = true", "not yes or no"},
+      {"allow_root = 1", "not yes or no"},
+      {"lmdb_map_size = 63k", "out of range"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.line);
