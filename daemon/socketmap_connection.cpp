@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -146,9 +147,9 @@ bool SocketmapConnection::processInput() {
       keep = false;
       break;
     }
-    const std::string payload(decoded.payload);
+    // The payload points into the input buffer, which nothing touches before the drain.
+    startRequest(decoded.payload);
     evbuffer_drain(in, decoded.consumed);
-    startRequest(payload);
   }
   processing_ = false;
   input_started_ = evbuffer_get_length(in) > 0;
@@ -200,9 +201,22 @@ void SocketmapConnection::flushReplies() {
     slots_.pop_front();
     answered = true;
   }
-  if (!framed.empty()) bufferevent_write(bev_, framed.data(), framed.size());
+  if (!framed.empty()) writeOut(framed);
   // Idle from the last answer; flushing nothing must not restart the clock.
   if (answered && slots_.empty() && !draining_) armIdleTimer();
+}
+
+// With nothing queued, the replies go straight to the socket: a bufferevent write would
+// add and then delete the write event (two epoll_ctl calls per reply) and wait a loop
+// turn. Only what the socket does not take is queued, in order, behind write_timeout.
+void SocketmapConnection::writeOut(std::string_view framed) {
+  std::size_t sent = 0;
+  if (outputLength() == 0) {
+    const ssize_t n = ::send(bufferevent_getfd(bev_), framed.data(), framed.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    // On an error nothing was sent: the bufferevent meets the same error and reports it.
+    if (n > 0) sent = static_cast<std::size_t>(n);
+  }
+  if (sent < framed.size()) bufferevent_write(bev_, framed.data() + sent, framed.size() - sent);
 }
 
 void SocketmapConnection::updateFlowControl() {

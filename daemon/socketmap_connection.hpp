@@ -70,6 +70,7 @@ class SocketmapConnection {
   void startRequest(std::string_view payload);
   void complete(Slot* slot, std::string reply);
   void flushReplies();
+  void writeOut(std::string_view framed);
   void updateFlowControl();
   void armIdleTimer();
   bool finishedDraining() const;

@@ -434,7 +434,9 @@ class SlowAndStuckClients(HostileCase):
         start = time.monotonic()
         last_progress = start
         rss_peak = rss_before
-        while sent < 200_000 * len(CHEAP_REQUEST) and time.monotonic() - last_progress < 1.0:
+        # Send until the daemon stops reading: its replies first fill the kernel's socket
+        # buffers (megabytes on loopback), only then its own bounded output buffer.
+        while sent < 2_000_000 * len(CHEAP_REQUEST) and time.monotonic() - last_progress < 1.0:
             if not pending:
                 pending = batch
             try:
