@@ -95,9 +95,9 @@ std::string joined(const std::vector<std::string>& items) {
 }
 
 // The listeners are bound and the resolver (ca_file, resolv.conf) built while the process
-// may still be root; the LMDB store is opened after the switch to `user`. These two stand in
-// until then. Nothing calls them early (the loop is not running yet); if something did, a
-// lookup gets TEMP and a store call an error, never a crash.
+// may still be root; the LMDB store, and with it the PolicyService, comes after the switch
+// to `user`. This stands in for the service until then. Nothing calls it early (the loop
+// is not running yet); if something did, the lookup would get TEMP, never a crash.
 class LateSource final : public PolicySource {
  public:
   void attach(PolicySource* source) { source_ = source; }
@@ -113,39 +113,6 @@ class LateSource final : public PolicySource {
 
  private:
   PolicySource* source_ = nullptr;
-};
-
-class LateStore final : public cache::PolicyStore {
- public:
-  void attach(cache::PolicyStore* store) { store_ = store; }
-  Result<bool> get(std::string_view domain, cache::PolicyRecord& out) override {
-    if (!store_) return notOpen();
-    return store_->get(domain, out);
-  }
-  Result<void> put(std::string_view domain, const cache::PolicyRecord& record) override {
-    if (!store_) return notOpen();
-    return store_->put(domain, record);
-  }
-  Result<bool> erase(std::string_view domain) override {
-    if (!store_) return notOpen();
-    return store_->erase(domain);
-  }
-  Result<void> eraseAll() override {
-    if (!store_) return notOpen();
-    return store_->eraseAll();
-  }
-  Result<void> forEach(const Visitor& visit) override {
-    if (!store_) return notOpen();
-    return store_->forEach(visit);
-  }
-  Result<void> recordUsage(const std::vector<std::pair<std::string, UnixSeconds>>& stamps) override {
-    if (!store_) return notOpen();
-    return store_->recordUsage(stamps);
-  }
-
- private:
-  static Unexpected notOpen() { return fail(ErrorCode::Temporary, "policy store not open yet"); }
-  cache::PolicyStore* store_ = nullptr;
 };
 
 // The privilege plan for the daemon; on refusal logs why and returns the exit code.
@@ -184,14 +151,12 @@ int run(const CommandLine& cli, Settings settings) {
   // Declared before the server so that they outlive it: the server is destroyed first,
   // cancelling its waits on the service.
   std::unique_ptr<cache::LmdbPolicyStore> store;
-  LateStore late_store;
-  auto built = makePolicyStack(base.get(), settings, &late_store);
+  auto built = makePolicyStack(base.get(), settings, nullptr);
   if (!built) {
     log()->critical("cannot start the resolver error={}", escapeForLog(built.error().detail, 400));
     return ExitConfig;
   }
   std::unique_ptr<PolicyStack> stack = std::move(*built);
-  PolicyService& service = *stack->service;
   LateSource source;
   SocketmapServer server(base.get(), source, serverLimits(settings));
   if (auto ok = server.listen(settings.listen, {settings.unix_socket_mode, settings.unix_socket_owner,
@@ -220,7 +185,7 @@ int run(const CommandLine& cli, Settings settings) {
     return ExitCantCreate;
   }
   store = std::move(*opened);
-  late_store.attach(store.get());
+  PolicyService& service = stack->startService(*store, settings);
   service.startTimers();
   source.attach(&service);
   bool stopping = false;

@@ -37,6 +37,11 @@ PolicyServiceOptions policyServiceOptions(const Settings& s) {
   return o;
 }
 
+PolicyService& PolicyStack::startService(cache::PolicyStore& store, const Settings& settings) {
+  service = std::make_unique<PolicyService>(*resolver, store, clock, *scheduler, policyServiceOptions(settings));
+  return *service;
+}
+
 void PolicyStack::reload(const Settings& settings) {
   resolver->setOptions(resolverOptions(settings));
   if (service) service->setOptions(policyServiceOptions(settings));
@@ -60,10 +65,7 @@ Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Set
 
   stack->scheduler = std::make_unique<net::EventScheduler>(base);
   stack->resolver = std::make_unique<PolicyResolver>(*stack->dns, *stack->fetcher, resolverOptions(settings));
-  if (store) {
-    stack->service = std::make_unique<PolicyService>(*stack->resolver, *store, stack->clock,
-                                                     *stack->scheduler, policyServiceOptions(settings));
-  }
+  if (store) stack->startService(*store, settings);
   return stack;
 }
 

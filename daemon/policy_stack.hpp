@@ -29,12 +29,15 @@ struct PolicyStack {
   std::unique_ptr<net::EventScheduler> scheduler;
   SystemClock clock;
   std::unique_ptr<PolicyResolver> resolver;
-  std::unique_ptr<PolicyService> service;  // null when built for --query (resolver only)
+  std::unique_ptr<PolicyService> service;  // null until startService(); never for --query
 
+  // Builds the PolicyService over `store` (opened after any privilege drop).
+  PolicyService& startService(cache::PolicyStore& store, const Settings& settings);
   void reload(const Settings& settings);
 };
 
-// store null: resolver only (for --query), no PolicyService.
+// The resolver and what it needs; with a store also the PolicyService (else see
+// startService; --query needs the resolver only).
 Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Settings& settings,
                                                      cache::PolicyStore* store);
 
