@@ -72,9 +72,10 @@ std::string replyForDecision(const Decision& d, bool tlsrpt, std::size_t max_rep
   in.policy_lines = &d.policy->lines;
   for (auto flavour : {postfix::VerdictFlavour::TlsRpt, postfix::VerdictFlavour::Plain}) {
     if (flavour == postfix::VerdictFlavour::TlsRpt && !tlsrpt) continue;
-    std::string verdict;
-    if (!postfix::appendStsVerdict(verdict, in, flavour)) continue;
-    std::string out = reply(ReplyStatus::Ok, verdict);
+    // "OK " and the verdict built in one string: one allocation per answer.
+    std::string out;
+    postfix::appendReply(out, ReplyStatus::Ok, {});
+    if (!postfix::appendStsVerdict(out, in, flavour)) continue;
     if (out.size() <= max_reply_size) return out;
     log()->warn("verdict exceeds max_reply_size domain={} size={} max_reply_size={} flavour={}",
                 escapeForLog(d.domain), out.size(), max_reply_size,
@@ -179,8 +180,12 @@ void SocketmapConnection::startRequest(std::string_view payload) {
   }
   const auto& names = server_.limits_.tlsrpt_map_names;
   const bool tlsrpt = std::find(names.begin(), names.end(), request->map_name) != names.end();
-  auto handle = server_.source_.lookup(key.domain, [this, slot, tlsrpt](const Decision& decision) {
-    complete(slot, replyForDecision(decision, tlsrpt, server_.limits_.max_reply_size));
+  slot->connection = this;
+  slot->tlsrpt = tlsrpt;
+  // Capturing the slot alone keeps the callback inside std::function's local storage.
+  auto handle = server_.source_.lookup(key.domain, [slot](const Decision& decision) {
+    SocketmapConnection& self = *slot->connection;
+    self.complete(slot, replyForDecision(decision, slot->tlsrpt, self.server_.limits_.max_reply_size));
   });
   if (!slot->done) slot->handle = std::move(handle);
 }
@@ -194,14 +199,14 @@ void SocketmapConnection::complete(Slot* slot, std::string payload) {
 }
 
 void SocketmapConnection::flushReplies() {
-  std::string framed;
+  framed_.clear();  // keeps its capacity from one flush to the next
   bool answered = false;
   while (!slots_.empty() && slots_.front()->done) {
-    postfix::appendNetstring(framed, slots_.front()->reply);
+    postfix::appendNetstring(framed_, slots_.front()->reply);
     slots_.pop_front();
     answered = true;
   }
-  if (!framed.empty()) writeOut(framed);
+  if (!framed_.empty()) writeOut(framed_);
   // Idle from the last answer; flushing nothing must not restart the clock.
   if (answered && slots_.empty() && !draining_) armIdleTimer();
 }

@@ -50,6 +50,8 @@ class SocketmapConnection {
  private:
   struct Slot {
     bool done = false;
+    bool tlsrpt = false;  // the map name asks for the TLSRPT flavour
+    SocketmapConnection* connection = nullptr;
     std::string reply;  // netstring payload
     RequestHandle handle;
   };
@@ -81,6 +83,7 @@ class SocketmapConnection {
   bufferevent* bev_;
   std::string peer_;
   std::deque<std::unique_ptr<Slot>> slots_;
+  std::string framed_;  // replies being written, reused between flushes
   event* idle_timer_ = nullptr;
   event* resume_event_ = nullptr;
   bool reading_paused_ = false;
