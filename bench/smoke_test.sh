@@ -8,7 +8,7 @@ bin=$1
 out=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$out"' EXIT
 # -k: a responder that does not stop on SIGTERM is killed, never left behind.
-timeout -k 2 30 "$bin/null_responder" --port 0 >"$out/ready" &
+timeout -k 2 30 "$bin/null_responder" --port 0 >"$out/ready" 2>"$out/responder.err" &
 pid=$!
 i=0
 while ! grep -q READY "$out/ready" 2>/dev/null; do

@@ -10,8 +10,11 @@ endif()
 
 add_library(mtasts_hardening INTERFACE)
 target_compile_options(mtasts_hardening INTERFACE
-  -fstack-protector-strong -fstack-clash-protection -fcf-protection
-  $<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2> -D_GLIBCXX_ASSERTIONS)
+  -fstack-protector-strong -fstack-clash-protection -fcf-protection -D_GLIBCXX_ASSERTIONS)
+# _FORTIFY_SOURCE needs optimisation, and its checked libc wrappers hide accesses from ASan.
+if(NOT MTASTS_SANITIZE)
+  target_compile_options(mtasts_hardening INTERFACE $<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>)
+endif()
 target_link_options(mtasts_hardening INTERFACE -Wl,-z,relro -Wl,-z,now -pie)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 

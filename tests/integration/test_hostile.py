@@ -481,7 +481,10 @@ class SlowAndStuckClients(HostileCase):
               f"{rss_peak} KiB, after {rss_after} KiB", file=sys.stderr)
         self.assertTrue(timed_out, "no write timeout within 8 s of the stall (write_timeout 3 s)")
         self.assertTrue(closed)
-        self.assertLess(rss_peak - rss_before, 4 * 1024, "daemon memory grew with unread replies")
+        # ASan keeps freed memory in quarantine before reusing it, so RSS says nothing about
+        # bounded buffers in the sanitized run (scripts/dev sets MTASTS_SANITIZED there).
+        if os.environ.get("MTASTS_SANITIZED") != "1":
+            self.assertLess(rss_peak - rss_before, 4 * 1024, "daemon memory grew with unread replies")
 
 
 class Garbage(HostileCase):
