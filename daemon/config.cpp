@@ -103,9 +103,9 @@ const KeySpec Keys[] = {
      "how often expired idle entries are deleted", &S::sweep_interval, Min, Year},
     {"lmdb_map_size", KeyType::Size, "64M", false,
      "initial LMDB map size (grows on demand)", &S::lmdb_map_size, 64 * KiB, MiB * MiB},
-    {"user", KeyType::String, "", false,
+    {"user", KeyType::String, "mtastsd", false,
      "when started as root, switch to this user (and its groups) after binding the listeners; "
-     "state_dir is given to it",
+     "state_dir is given to it; empty = do not switch (root then needs allow_root = yes)",
      &S::user},
     {"allow_root", KeyType::Bool, "no", false,
      "allow running as root without user (not recommended)", &S::allow_root},

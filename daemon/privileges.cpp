@@ -49,15 +49,15 @@ PrivilegePlan planPrivileges(uid_t euid, std::string_view user, const std::optio
     plan.message = std::move(message);
     return plan;
   };
-  if (!user.empty() && !target) return refuse(fmt::format("user = {}: no such user", user));
   if (euid != 0) {
-    if (user.empty() || target->uid == euid) return plan;
-    // Only root can switch; a user started by hand as someone else is a mistake worth a stop.
-    return refuse(fmt::format("user = {} (uid {}), but mtastsd runs as uid {}, not root: it cannot "
-                              "switch users; start it as root or as {}",
-                              user, target->uid, euid, user));
+    // Not root: nothing to switch. The default user = mtastsd must not stop a daemon that
+    // an unprivileged user starts by hand, so a different user is only worth a warning.
+    if (!user.empty() && (!target || target->uid != euid)) {
+      plan.message = fmt::format("not root: user = {} ignored, running as uid {}", user, euid);
+    }
+    return plan;
   }
-  if (user.empty() || target->uid == 0) {
+  if (user.empty() || (target && target->uid == 0)) {
     if (!allow_root) {
       if (!user.empty())
         return refuse(fmt::format("user = {} has uid 0: refusing to run as root: set user = mtastsd "
@@ -66,6 +66,11 @@ PrivilegePlan planPrivileges(uid_t euid, std::string_view user, const std::optio
     }
     plan.message = "running as root (allow_root = yes); set user = mtastsd to drop privileges";
     return plan;
+  }
+  if (!target) {
+    return refuse(fmt::format("user = {}: no such user; create it (useradd --system --no-create-home "
+                              "--shell /usr/sbin/nologin {}) or set user to an existing one",
+                              user, user));
   }
   plan.action = PrivilegeAction::Switch;
   return plan;

@@ -46,7 +46,7 @@ TEST_CASE("every table default parses and an empty file gives the defaults") {
   CHECK(s.dns_servers.empty());
   CHECK(s.max_idle == 30 * 24h);
   CHECK(s.lmdb_map_size == 64u * 1024 * 1024);
-  CHECK(s.user.empty());
+  CHECK(s.user == "mtastsd");
   CHECK_FALSE(s.allow_root);
 }
 

@@ -63,8 +63,8 @@ TEST_CASE("the privilege plan refuses, switches or stays as the ids and settings
        PrivilegeAction::Switch, ""},
       {"an unknown user is refused as root", 0, "ghost", std::nullopt, true, PrivilegeAction::Refuse,
        "user = ghost: no such user"},
-      {"an unknown user is refused as non-root", 1000, "ghost", std::nullopt, false,
-       PrivilegeAction::Refuse, "no such user"},
+      {"an unknown user is ignored, with a warning, by a non-root daemon", 1000, "ghost", std::nullopt,
+       false, PrivilegeAction::Stay, "not root: user = ghost ignored"},
       {"a user with uid 0 counts as root", 0, "toor", RootNamed, false, PrivilegeAction::Refuse,
        "has uid 0"},
       {"a user with uid 0 and allow_root stays", 0, "toor", RootNamed, true, PrivilegeAction::Stay,
@@ -72,8 +72,8 @@ TEST_CASE("the privilege plan refuses, switches or stays as the ids and settings
       {"non-root without user stays silently", 1000, "", std::nullopt, false, PrivilegeAction::Stay, ""},
       {"non-root running as the configured user stays", 105, "mtastsd", Daemon, false,
        PrivilegeAction::Stay, ""},
-      {"non-root asked to become another user is refused", 1000, "mtastsd", Daemon, false,
-       PrivilegeAction::Refuse, "not root: it cannot switch users"},
+      {"non-root cannot become another user and runs as itself, with a warning", 1000, "mtastsd",
+       Daemon, false, PrivilegeAction::Stay, "not root: user = mtastsd ignored, running as uid 1000"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

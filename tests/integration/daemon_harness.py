@@ -97,7 +97,7 @@ _root_opts = None
 
 
 def root_options(binary):
-    """`allow_root=yes` when the daemon knows that key (tests run as root in the netns)."""
+    """`user= allow_root=yes` when the daemon knows those keys (tests run as root in the netns)."""
     global _root_opts
     if _root_opts is None:
         _root_opts = {}
@@ -105,7 +105,8 @@ def root_options(binary):
             p = subprocess.run(_argv(binary, {"allow_root": "yes"}) + ["--check-config"],
                                capture_output=True, timeout=10)
             if p.returncode == 0:
-                _root_opts = {"allow_root": "yes"}
+                # Stay root: tests keep their state under root-only temp dirs.
+                _root_opts = {"user": "", "allow_root": "yes"}
     return dict(_root_opts)
 
 
