@@ -176,3 +176,13 @@ def run_query(binary, world, domain, json_output=False, timeout=60, **overrides)
     argv = _argv(binary, options) + ["--query", domain] + (["--json"] if json_output else [])
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return p.returncode, p.stdout, p.stderr
+
+
+def wait_until(predicate, timeout, step=0.05):
+    """Polls predicate until it holds or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -22,7 +22,7 @@ import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, SocketmapClient, take_binary_arg  # noqa: E402
+from daemon_harness import Daemon, SocketmapClient, take_binary_arg, wait_until  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
 NO_LOOKUP = "[127.0.0.1]"
@@ -36,15 +36,6 @@ BAD_CLOSE_LINES = ("closing connection: malformed netstring", "closing connectio
 
 def netstring(payload):
     return b"%d:%s," % (len(payload), payload)
-
-
-def wait_until(predicate, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def set_soft_nofile(wanted):

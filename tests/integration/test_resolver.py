@@ -16,7 +16,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, run_query, take_binary_arg  # noqa: E402
+from daemon_harness import Daemon, run_query, take_binary_arg, wait_until  # noqa: E402
 from scenarios import NOTFOUND, SCENARIOS, secure  # noqa: E402
 from world import World  # noqa: E402
 
@@ -35,15 +35,6 @@ def setUpModule():
 def tearDownModule():
     if WORLD:
         WORLD.__exit__(None, None, None)
-
-
-def wait_until(predicate, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 class DaemonCase(unittest.TestCase):
