@@ -29,16 +29,6 @@ timeval toTimeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-std::string reply(ReplyStatus status, std::string_view data) {
-  std::string out;
-  postfix::appendReply(out, status, data);
-  return out;
-}
-
-std::string errorReply(const Error& error) {
-  return reply(replyStatusFor(error.code), error.detail);
-}
-
 }  // namespace
 
 ReplyStatus replyStatusFor(const std::variant<Decision::Kind, ErrorCode>& outcome) {
@@ -62,29 +52,38 @@ ReplyStatus replyStatusFor(const std::variant<Decision::Kind, ErrorCode>& outcom
   return ReplyStatus::Temp;
 }
 
-std::string replyForDecision(const Decision& d, bool tlsrpt, std::size_t max_reply_size) {
+void appendReplyForDecision(std::string& out, const Decision& d, bool tlsrpt, std::size_t max_reply_size) {
   const ReplyStatus status = replyStatusFor(d.kind);
-  if (status != ReplyStatus::Ok) return reply(status, d.reason);
-  if (!d.policy) return errorReply({ErrorCode::Internal, "internal error: enforce without policy"});
+  if (status != ReplyStatus::Ok) return postfix::appendReply(out, status, d.reason);
+  if (!d.policy) {
+    return postfix::appendReply(out, replyStatusFor(ErrorCode::Internal), "internal error: enforce without policy");
+  }
   postfix::StsVerdictInput in;
   in.policy_domain = d.domain;
   in.mx = &d.policy->mx;
   in.policy_lines = &d.policy->lines;
+  const std::size_t base = out.size();
   for (auto flavour : {postfix::VerdictFlavour::TlsRpt, postfix::VerdictFlavour::Plain}) {
     if (flavour == postfix::VerdictFlavour::TlsRpt && !tlsrpt) continue;
-    // "OK " and the verdict built in one string: one allocation per answer.
-    std::string out;
+    out.resize(base);
     postfix::appendReply(out, ReplyStatus::Ok, {});
     if (!postfix::appendStsVerdict(out, in, flavour)) continue;
-    if (out.size() <= max_reply_size) return out;
+    if (out.size() - base <= max_reply_size) return;
     log()->warn("verdict exceeds max_reply_size domain={} size={} max_reply_size={} flavour={}",
-                escapeForLog(d.domain), out.size(), max_reply_size,
+                escapeForLog(d.domain), out.size() - base, max_reply_size,
                 flavour == postfix::VerdictFlavour::TlsRpt ? "tlsrpt" : "plain");
   }
   // No usable verdict: an enforce policy Postfix cannot take must not defer all mail to
   // the domain forever; answer as if there were no policy, loudly.
+  out.resize(base);
   log()->warn("no usable verdict for policy, answering NOTFOUND domain={}", escapeForLog(d.domain));
-  return reply(ReplyStatus::NotFound, {});
+  postfix::appendReply(out, ReplyStatus::NotFound, {});
+}
+
+std::string replyForDecision(const Decision& d, bool tlsrpt, std::size_t max_reply_size) {
+  std::string out;
+  appendReplyForDecision(out, d, tlsrpt, max_reply_size);
+  return out;
 }
 
 SocketmapConnection::SocketmapConnection(SocketmapServer& server, bufferevent* bev, std::string peer)
@@ -162,20 +161,21 @@ bool SocketmapConnection::processInput() {
 
 void SocketmapConnection::startRequest(std::string_view payload) {
   evtimer_del(idle_timer_);
-  auto owned = std::make_unique<Slot>();
-  Slot* slot = owned.get();
-  slots_.push_back(std::move(owned));
+  Slot* slot = newSlot();
   auto request = postfix::parseSocketmapRequest(payload);
   if (!request) {
     log()->info("bad request peer={} error={} request={}", peer_, escapeForLog(request.error().detail),
                 escapeForLog(payload, 100));
-    complete(slot, errorReply({ErrorCode::InvalidInput, "invalid request: expected \"<mapname> <key>\""}));
+    postfix::appendReply(slot->reply, replyStatusFor(ErrorCode::InvalidInput),
+                         "invalid request: expected \"<mapname> <key>\"");
+    complete(slot);
     return;
   }
   auto key = postfix::normalizePolicyKey(request->key);
   if (key.domain.empty()) {
     log()->debug("not looked up peer={} key={} reason={}", peer_, escapeForLog(request->key), key.skip_reason);
-    complete(slot, reply(ReplyStatus::NotFound, {}));
+    postfix::appendReply(slot->reply, ReplyStatus::NotFound, {});
+    complete(slot);
     return;
   }
   const auto& names = server_.limits_.tlsrpt_map_names;
@@ -185,13 +185,38 @@ void SocketmapConnection::startRequest(std::string_view payload) {
   // Capturing the slot alone keeps the callback inside std::function's local storage.
   auto handle = server_.source_.lookup(key.domain, [slot](const Decision& decision) {
     SocketmapConnection& self = *slot->connection;
-    self.complete(slot, replyForDecision(decision, slot->tlsrpt, self.server_.limits_.max_reply_size));
+    appendReplyForDecision(slot->reply, decision, slot->tlsrpt, self.server_.limits_.max_reply_size);
+    self.complete(slot);
   });
   if (!slot->done) slot->handle = std::move(handle);
 }
 
-void SocketmapConnection::complete(Slot* slot, std::string payload) {
-  slot->reply = std::move(payload);
+// Slots are reused, so a steady stream of requests allocates neither a slot nor, once its
+// capacity has grown, a reply string. The pool is small: a burst's slots are freed.
+SocketmapConnection::Slot* SocketmapConnection::newSlot() {
+  std::unique_ptr<Slot> owned;
+  if (free_slots_.empty()) {
+    owned = std::make_unique<Slot>();
+  } else {
+    owned = std::move(free_slots_.back());
+    free_slots_.pop_back();
+  }
+  Slot* slot = owned.get();
+  slots_.push_back(std::move(owned));
+  return slot;
+}
+
+void SocketmapConnection::recycle(std::unique_ptr<Slot> slot) {
+  if (free_slots_.size() >= MaxFreeSlots) return;
+  slot->handle.reset();
+  slot->done = false;
+  slot->tlsrpt = false;
+  slot->connection = nullptr;
+  slot->reply.clear();
+  free_slots_.push_back(std::move(slot));
+}
+
+void SocketmapConnection::complete(Slot* slot) {
   slot->done = true;
   // Inside processInput() the loop flushes at its end; otherwise we may be inside the
   // source's callback and must not destroy its handle: flush from our own event.
@@ -203,6 +228,7 @@ void SocketmapConnection::flushReplies() {
   bool answered = false;
   while (!slots_.empty() && slots_.front()->done) {
     postfix::appendNetstring(framed_, slots_.front()->reply);
+    recycle(std::move(slots_.front()));
     slots_.pop_front();
     answered = true;
   }

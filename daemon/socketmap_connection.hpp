@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 struct bufferevent;
 struct event;
@@ -34,6 +35,8 @@ postfix::ReplyStatus replyStatusFor(const std::variant<Decision::Kind, ErrorCode
 // when tlsrpt, falling back to the plain verdict above max_reply_size), "NOTFOUND " or
 // "TEMP <reason>".
 std::string replyForDecision(const Decision& decision, bool tlsrpt, std::size_t max_reply_size);
+// The same, appended to `out` (the connection reuses its buffers).
+void appendReplyForDecision(std::string& out, const Decision& decision, bool tlsrpt, std::size_t max_reply_size);
 
 class SocketmapConnection {
  public:
@@ -70,7 +73,9 @@ class SocketmapConnection {
   bool onEvent(short what);
   bool onResume();
   void startRequest(std::string_view payload);
-  void complete(Slot* slot, std::string reply);
+  Slot* newSlot();
+  void recycle(std::unique_ptr<Slot> slot);
+  void complete(Slot* slot);  // slot->reply is filled
   void flushReplies();
   void writeOut(std::string_view framed);
   void updateFlowControl();
@@ -82,7 +87,9 @@ class SocketmapConnection {
   SocketmapServer& server_;
   bufferevent* bev_;
   std::string peer_;
+  static constexpr std::size_t MaxFreeSlots = 16;
   std::deque<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> free_slots_;
   std::string framed_;  // replies being written, reused between flushes
   event* idle_timer_ = nullptr;
   event* resume_event_ = nullptr;
