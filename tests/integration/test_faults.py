@@ -10,7 +10,6 @@ Run: tests/world/run_in_netns.sh /usr/bin/python3 tests/integration/test_faults.
 import os
 import pwd
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -208,21 +207,26 @@ class PrivilegesTest(unittest.TestCase):
 
         # ca_file="": the test CA is readable by root only.
         opts = daemon_options(state, user="root", allow_root="no", ca_file="")
-        proc = subprocess.Popen(_argv(MTASTSD, opts), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, stdin=subprocess.DEVNULL, preexec_fn=become_nobody)
+        log_path = os.path.join(os.path.dirname(state), "mtastsd.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(_argv(MTASTSD, opts), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, preexec_fn=become_nobody)
+
+        def read_log():
+            with open(log_path, errors="replace") as f:
+                return f.read()
         try:
-            port = int(opts["listen"].rsplit(":", 1)[1])
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            # Wait for the start line: SIGTERM before the handlers are installed would kill
+            # the process with the default action (slow under the sanitizers).
+            deadline = time.monotonic() + 20
+            while "mtastsd started" not in read_log() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("mtastsd started", read_log())
             self.assertEqual(proc_ids(proc.pid)["Uid"], [self.nobody.pw_uid] * 4)
         finally:
             proc.terminate()
-            out, _ = proc.communicate(timeout=15)
+            proc.wait(timeout=15)
+        out = read_log()
         self.assertEqual(proc.returncode, 0, out)
         self.assertIn(f"not root: user = root ignored, running as uid {self.nobody.pw_uid}", out)
 
