@@ -1,6 +1,7 @@
 // mtastsd entry point: wiring only. Parses the command line and configuration, owns the
 // event_base (RAII), builds the policy source and the socketmap server, and turns signals
-// into a graceful stop (SIGTERM/SIGINT) or a reload of the reloadable keys (SIGHUP).
+// into a graceful stop (SIGTERM/SIGINT) or a reload of the reloadable keys (SIGHUP); those
+// are held from main's first line, so one during start-up acts once the loop runs.
 // Startup order: check privileges, build the resolver (reads ca_file), bind the listeners,
 // switch to `user`, then open the store (so its files are that user's). Foreground only,
 // logs to stderr; exit codes from sysexits.h (see cli.hpp).
@@ -252,6 +253,11 @@ int runQueryCommand(const CommandLine& cli, const Settings& settings) {
   return queryExitCode(report);
 }
 
+bool runsDaemon(const CommandLine& cli) {
+  return !(cli.help || cli.version || cli.print_config_table_roff || cli.check_config || !cli.query_domain.empty() ||
+           cli.dump || !cli.purge_domain.empty() || cli.purge_all);
+}
+
 int mainImpl(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   auto cli = parseCommandLine(args);
@@ -259,6 +265,9 @@ int mainImpl(int argc, char** argv) {
     std::cerr << "mtastsd: " << cli.error().detail << "\n" << usageText();
     return ExitUsage;
   }
+  // Only the daemon holds its signals through start-up; a command is interrupted the
+  // ordinary way (Ctrl-C on a slow --query).
+  if (!runsDaemon(*cli)) releaseSignals();
   if (cli->help) {
     std::cout << usageText();
     return 0;
@@ -298,6 +307,9 @@ int mainImpl(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before anything can be cut short: a stop during start-up must end in a clean
+  // exit, not death by signal (see signals.hpp).
+  mtasts::daemon::holdSignals();
   try {
     return mainImpl(argc, argv);
   } catch (const std::exception& e) {
