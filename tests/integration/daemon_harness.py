@@ -1,19 +1,25 @@
 """Helpers for integration tests that run the real mtastsd binary against the test world:
-a socketmap client (netstrings, persistent connection, pipelining), a Daemon process wrapper
-(own state dir, stderr log file, killed by process group on stop) and `run_query` for the
-`mtastsd --query` CLI. Every wait has a hard timeout. Python 3 stdlib only.
+start_world/stop_world for a module's shared World, a socketmap client (netstrings,
+persistent connection, pipelining), a Daemon process wrapper (own state dir, stderr log
+file, killed by process group on stop), `run_query` for the `mtastsd --query` CLI, and the
+HostileCase base of the hostile-client modules (a black-hole DNS, a Prober client querying
+throughout). Every wait has a hard timeout. Python 3 stdlib only.
 """
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import types
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "world"))
-from world import die_with_parent  # noqa: E402
+from world import World, die_with_parent  # noqa: E402
 
 MAX_REPLY = 100000 + 16
 
@@ -26,6 +32,25 @@ def take_binary_arg(argv):
         path = argv[i + 1]
         del argv[i:i + 2]
     return path
+
+
+def require_binary(binary):
+    if not binary or not os.access(binary, os.X_OK):
+        raise RuntimeError(f"mtastsd binary not found: pass --mtastsd PATH or MTASTSD (got {binary!r})")
+
+
+def start_world(binary=None):
+    """For setUpModule: checks the daemon binary when the module runs one, then starts the
+    test world (tests/world) that the module's tests share. Pair with stop_world."""
+    if binary is not None:
+        require_binary(binary)
+    return World().__enter__()
+
+
+def stop_world(world):
+    """For tearDownModule: stops what start_world started (None when it failed)."""
+    if world:
+        world.__exit__(None, None, None)
 
 
 def free_port():
@@ -86,8 +111,8 @@ def base_options(world, state_dir):
             "fetch_timeout": "3s"}
 
 
-def _argv(binary, options):
-    argv = [binary, "-c", "/dev/null"]
+def _argv(binary, options, config_path="/dev/null"):
+    argv = [binary, "-c", config_path]
     for k, v in options.items():
         argv += ["-o", f"{k}={v}"]
     return argv
@@ -111,8 +136,9 @@ def root_options(binary):
 
 
 class Daemon:
-    def __init__(self, binary, world, **overrides):
+    def __init__(self, binary, world, config_path="/dev/null", **overrides):
         self.binary = binary
+        self.config_path = config_path
         self.dir = tempfile.mkdtemp(prefix="mtastsd-it-")
         self.port = free_port()
         self.options = base_options(world, os.path.join(self.dir, "state"))
@@ -122,12 +148,20 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "mtastsd.log")
         self.proc = None
 
-    def start(self, timeout=10.0):
+    def spawn(self):
+        """Starts the process and returns at once (start() also waits for the listener)."""
         log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(_argv(self.binary, self.options), stdout=log, stderr=log,
-                                     stdin=subprocess.DEVNULL, start_new_session=True,
+        self.proc = subprocess.Popen(_argv(self.binary, self.options, self.config_path), stdout=log,
+                                     stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
                                      preexec_fn=die_with_parent)
         log.close()
+        return self
+
+    def start(self, timeout=10.0):
+        return self.spawn().wait_listening(timeout)
+
+    def wait_listening(self, timeout):
+        """Returns once the listener accepts; raises (after stopping it) if it exits or never does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -186,3 +220,162 @@ def wait_until(predicate, timeout, step=0.05):
             return True
         time.sleep(step)
     return predicate()
+
+
+# ----- hostile clients (test_hostile_*.py) -----
+# No test world there: DNS goes to a black hole on BLACKHOLE:53 (a UDP socket that never
+# answers), so the only lookups are ones a test wants to stay pending. Keys like NO_LOOKUP
+# are answered NOTFOUND without any lookup.
+NO_LOOKUP = "[127.0.0.1]"
+NOTFOUND = "NOTFOUND "
+BLACKHOLE = "127.0.0.99"
+NO_WORLD = types.SimpleNamespace(dns_server=BLACKHOLE, ca_file="")
+# A request whose reply needs no lookup: 23 bytes in, "9:NOTFOUND ," (12 bytes) out.
+CHEAP_REQUEST = b"19:postfix [127.0.0.1],"
+
+
+def set_soft_nofile(wanted):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    return soft
+
+
+def wait_closed(sock, timeout):
+    """True when the peer closed (EOF or reset) within timeout; data read meanwhile is dropped."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            if not sock.recv(65536):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return False
+
+
+class BlackHoleDns:
+    """Swallows every DNS query sent to BLACKHOLE:53 and counts them."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((BLACKHOLE, 53))
+        self.sock.settimeout(0.2)
+        self.packets = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                self.sock.recv(4096)
+                self.packets += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                return
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+class Prober:
+    """Another client, querying every 20 ms on one connection while a test runs."""
+
+    def __init__(self, port, interval=0.02):
+        self.client = SocketmapClient(port, timeout=5.0)
+        self.interval = interval
+        self.count = 0
+        self.max_latency = 0.0
+        self.errors = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            start = time.monotonic()
+            try:
+                reply = self.client.query(NO_LOOKUP)
+                if reply != NOTFOUND:
+                    self.errors.append(f"unexpected reply {reply!r}")
+            except (OSError, ValueError) as e:
+                self.errors.append(repr(e))
+                return
+            self.max_latency = max(self.max_latency, time.monotonic() - start)
+            self.count += 1
+            self.stopping.wait(self.interval)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=10)
+        self.client.close()
+        return self
+
+
+class HostileCase(unittest.TestCase):
+    """A daemon per class with DNS in the black hole, and a Prober running through each test
+    that must keep being answered promptly. Modules set HostileCase.binary."""
+    binary = None
+    options = {}
+    daemon_soft_nofile = None  # start the daemon with this soft RLIMIT_NOFILE
+    blackhole = None
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary(cls.binary)
+        if HostileCase.blackhole is None:
+            HostileCase.blackhole = BlackHoleDns()
+        opts = {"log_level": "info", "dns_timeout": "300ms", "query_wait_timeout": "5s"}
+        opts.update(cls.options)
+        cls.daemon = Daemon(cls.binary, NO_WORLD, **opts)
+        previous = None
+        if cls.daemon_soft_nofile:
+            previous = set_soft_nofile(cls.daemon_soft_nofile)  # inherited by the daemon
+        try:
+            cls.daemon.start()
+        finally:
+            if previous is not None:
+                set_soft_nofile(previous)
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.daemon.stop()
+        if code not in (0, None):
+            print(f"mtastsd exited {code}:\n{cls.daemon.log()}", file=sys.stderr)
+
+    def setUp(self):
+        self.prober = Prober(self.daemon.port)
+
+    def tearDown(self):
+        p = self.prober.stop()
+        print(f"\n  [{self.id().split('.')[-1]}] prober: {p.count} answers, max latency "
+              f"{p.max_latency * 1000:.0f} ms, rss {self.rss_kib()} KiB", file=sys.stderr)
+        self.assertEqual(p.errors, [], "the prober client was not served throughout")
+        self.assertGreater(p.count, 0)
+        self.assertLess(p.max_latency, 2.0, "the prober waited too long for an answer")
+        self.assertIsNone(self.daemon.proc.poll(), f"mtastsd died:\n{self.daemon.log()}")
+
+    def fail_with_log(self, msg):
+        self.fail(f"{msg}\n--- mtastsd log tail ---\n{self.daemon.log()}")
+
+    def log_count(self, *needles):
+        with open(self.daemon.log_path, errors="replace") as f:
+            return sum(1 for line in f if any(n in line for n in needles))
+
+    def rss_kib(self):
+        with open(f"/proc/{self.daemon.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+    def assert_still_answers(self):
+        with self.daemon.client() as c:
+            self.assertEqual(c.query(NO_LOOKUP), NOTFOUND)

@@ -17,9 +17,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, _argv, take_binary_arg  # noqa: E402
+from daemon_harness import Daemon, _argv, start_world, stop_world, take_binary_arg  # noqa: E402
 from scenarios import NOTFOUND, SCENARIOS, secure  # noqa: E402
-from world import World  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
 WORLD = None
@@ -29,13 +28,11 @@ DEAD_DNS = "127.0.0.99"
 
 def setUpModule():
     global WORLD
-    WORLD = World()
-    WORLD.__enter__()
+    WORLD = start_world(MTASTSD)
 
 
 def tearDownModule():
-    if WORLD:
-        WORLD.__exit__(None, None, None)
+    stop_world(WORLD)
 
 
 def cli(state_dir, *args):

@@ -9,7 +9,6 @@ Run: tests/world/run_in_netns.sh /usr/bin/python3 tests/integration/test_faults.
 """
 import os
 import pwd
-import re
 import subprocess
 import sys
 import tempfile
@@ -18,9 +17,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, _argv, base_options, free_port, root_options, take_binary_arg  # noqa: E402
+from daemon_harness import (Daemon, _argv, base_options, free_port, root_options, start_world,  # noqa: E402
+                            stop_world, take_binary_arg)
 from scenarios import NOTFOUND, secure  # noqa: E402
-from world import World  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
 WORLD = None
@@ -37,13 +36,11 @@ EX_CONFIG = 78
 
 def setUpModule():
     global WORLD
-    WORLD = World()
-    WORLD.__enter__()
+    WORLD = start_world(MTASTSD)
 
 
 def tearDownModule():
-    if WORLD:
-        WORLD.__exit__(None, None, None)
+    stop_world(WORLD)
 
 
 def run_binary(options, *args, timeout=20, preexec_fn=None):

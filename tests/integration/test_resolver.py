@@ -16,9 +16,8 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, run_query, take_binary_arg, wait_until  # noqa: E402
+from daemon_harness import Daemon, run_query, start_world, stop_world, take_binary_arg, wait_until  # noqa: E402
 from scenarios import NOTFOUND, SCENARIOS, secure  # noqa: E402
-from world import World  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
 WORLD = None
@@ -26,15 +25,11 @@ WORLD = None
 
 def setUpModule():
     global WORLD
-    if not MTASTSD or not os.access(MTASTSD, os.X_OK):
-        raise RuntimeError(f"mtastsd binary not found: pass --mtastsd PATH or MTASTSD (got {MTASTSD!r})")
-    WORLD = World()
-    WORLD.__enter__()
+    WORLD = start_world(MTASTSD)
 
 
 def tearDownModule():
-    if WORLD:
-        WORLD.__exit__(None, None, None)
+    stop_world(WORLD)
 
 
 class DaemonCase(unittest.TestCase):

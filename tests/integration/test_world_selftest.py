@@ -9,9 +9,9 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "world"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import start_world, stop_world  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
-from world import World  # noqa: E402
 
 WORLD = None
 WELL_KNOWN = "/.well-known/mta-sts.txt"
@@ -19,13 +19,11 @@ WELL_KNOWN = "/.well-known/mta-sts.txt"
 
 def setUpModule():
     global WORLD
-    WORLD = World()
-    WORLD.__enter__()
+    WORLD = start_world()
 
 
 def tearDownModule():
-    if WORLD:
-        WORLD.__exit__(None, None, None)
+    stop_world(WORLD)
 
 
 def tls_context():
