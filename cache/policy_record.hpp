@@ -27,8 +27,9 @@ struct FailureInfo {
 struct PolicyRecord {
   EntryKind kind = EntryKind::NoPolicy;
   std::string txt_id;        // id of the TXT record the policy was fetched for
-  std::string policy_text;   // body as fetched (empty for negative entries)
-  sts::Policy policy;        // parsed form of policy_text
+  // The parsed policy; its `lines` keep every line of the body, so the body itself is not
+  // stored (TLS-RPT's policy-string is rebuilt from the lines). Empty for negative entries.
+  sts::Policy policy;
   UnixSeconds fetched_at = 0;      // last successful fetch; only a fetch resets it
   UnixSeconds expires_at = 0;      // Policy: fetched_at + max_age; negative: end of negative ttl
   UnixSeconds txt_checked_at = 0;  // last TXT lookup that answered

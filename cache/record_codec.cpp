@@ -3,6 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <array>
+#include <limits>
 #include <utility>
 
 namespace mtasts::cache {
@@ -31,7 +32,7 @@ std::uint16_t failureCode(TlsRptResultType type) {
   return 0;  // refused by checkEncodable and by decode
 }
 
-bool failureType(std::uint16_t code, TlsRptResultType& out) {
+bool failureType(std::uint64_t code, TlsRptResultType& out) {
   for (const auto& [t, c] : FailureCodes) {
     if (c == code) {
       out = t;
@@ -55,29 +56,46 @@ bool validKind(std::uint8_t kind) {
          kind <= static_cast<std::uint8_t>(EntryKind::LookupFailed);
 }
 
+// Zigzag maps small negative and positive times alike to small unsigned values.
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+std::int64_t unzigzag(std::uint64_t u) {
+  return static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1)));
+}
+
+// Writes version 2 only; version 1 is never written again.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void u16(std::uint16_t v) { le(v, 2); }
-  void u32(std::uint32_t v) { le(v, 4); }
-  void i64(std::int64_t v) { le(static_cast<std::uint64_t>(v), 8); }
+  void uv(std::uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    out_.push_back(static_cast<char>(v));
+  }
+  void sv(std::int64_t v) { uv(zigzag(v)); }
   void str(std::string_view s) {
-    u32(static_cast<std::uint32_t>(s.size()));
+    uv(s.size());
     out_.append(s);
   }
 
  private:
-  void le(std::uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
   std::string& out_;
 };
 
-// Every read checks the remaining length first and names the field it failed on.
+Result<void> invalid(std::string detail) {
+  return fail(ErrorCode::InvalidInput, std::move(detail));
+}
+
+// Reads either version: the field-level methods (length, count, time, ...) pick the wire
+// form of version_. Every read checks the remaining length first and names its field.
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
+
+  void setVersion(std::uint8_t version) { version_ = version; }
+  std::size_t remaining() const { return in_.size() - pos_; }
 
   Result<void> u8(std::uint8_t& v, const char* field) {
     std::uint64_t raw = 0;
@@ -85,57 +103,67 @@ class Reader {
     v = static_cast<std::uint8_t>(raw);
     return {};
   }
-  Result<void> u16(std::uint16_t& v, const char* field) {
+
+  // A signed time: i64 in version 1, zigzag varint in version 2.
+  Result<void> time(std::int64_t& v, const char* field) {
     std::uint64_t raw = 0;
-    if (auto r = le(raw, 2, field); !r) return r;
-    v = static_cast<std::uint16_t>(raw);
+    if (auto r = version_ == 1 ? le(raw, 8, field) : uv(raw, field); !r) return r;
+    v = version_ == 1 ? static_cast<std::int64_t>(raw) : unzigzag(raw);
     return {};
   }
-  Result<void> u32(std::uint32_t& v, const char* field) {
-    std::uint64_t raw = 0;
-    if (auto r = le(raw, 4, field); !r) return r;
-    v = static_cast<std::uint32_t>(raw);
+
+  // An unsigned value bounded by `max` (a count, max_age, a type code): version 1 stores
+  // it in `v1_bytes` fixed bytes (8 = a signed i64, so a negative one is out of range too).
+  Result<void> bounded(std::uint64_t& v, std::uint64_t max, std::size_t v1_bytes,
+                       const char* what, const char* field) {
+    if (auto r = version_ == 1 ? le(v, v1_bytes, field) : uv(v, field); !r) return r;
+    if (v > max) {
+      if (v1_bytes == 8 && version_ == 1) {
+        return invalid(fmt::format("record {} {} out of range", field, static_cast<std::int64_t>(v)));
+      }
+      return invalid(fmt::format("record {} {} {} exceeds {}", field, what, v, max));
+    }
     return {};
   }
-  Result<void> i64(std::int64_t& v, const char* field) {
+
+  Result<void> count(std::size_t& n, std::size_t max, const char* field) {
     std::uint64_t raw = 0;
-    if (auto r = le(raw, 8, field); !r) return r;
-    v = static_cast<std::int64_t>(raw);
+    if (auto r = bounded(raw, max, 4, "count", field); !r) return r;
+    n = static_cast<std::size_t>(raw);
     return {};
   }
-  Result<void> str(std::string& out, const char* field) {
-    std::uint32_t len = 0;
-    if (auto r = u32(len, field); !r) return r;
+
+  // A length-prefixed byte string, viewed in place (the caller copies what it keeps).
+  Result<void> view(std::string_view& out, const char* field) {
+    std::uint64_t len = 0;
+    if (auto r = version_ == 1 ? le(len, 4, field) : uv(len, field); !r) return r;
     if (len > MaxRecordStringBytes) {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("record field {} length {} exceeds {}", field, len,
-                              MaxRecordStringBytes));
+      return invalid(fmt::format("record field {} length {} exceeds {}", field, len,
+                                 MaxRecordStringBytes));
     }
-    if (len > in_.size() - pos_) {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("record field {} length {} runs past the end ({} bytes left)",
-                              field, len, in_.size() - pos_));
+    if (len > remaining()) {
+      return invalid(fmt::format("record field {} length {} runs past the end ({} bytes left)",
+                                 field, len, remaining()));
     }
-    out.assign(in_.data() + pos_, len);  // assign() keeps the capacity it already has
-    pos_ += len;
+    out = in_.substr(pos_, static_cast<std::size_t>(len));
+    pos_ += out.size();
     return {};
   }
-  Result<void> count(std::uint32_t& n, std::size_t max, const char* field) {
-    if (auto r = u32(n, field); !r) return r;
-    if (n > max) {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("record {} count {} exceeds {}", field, n, max));
-    }
+
+  Result<void> str(std::string& out, const char* field) {
+    std::string_view bytes;
+    if (auto r = view(bytes, field); !r) return r;
+    out.assign(bytes);  // assign() keeps the capacity it already has
     return {};
   }
-  std::size_t remaining() const { return in_.size() - pos_; }
 
  private:
+  Result<void> truncated(const char* field) const {
+    return invalid(fmt::format("record truncated at field {} (offset {})", field, pos_));
+  }
+
   Result<void> le(std::uint64_t& v, std::size_t bytes, const char* field) {
-    if (remaining() < bytes) {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("record truncated at field {} (offset {})", field, pos_));
-    }
+    if (remaining() < bytes) return truncated(field);
     v = 0;
     for (std::size_t i = 0; i < bytes; ++i) {
       v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[pos_ + i])) << (8 * i);
@@ -144,13 +172,32 @@ class Reader {
     return {};
   }
 
+  // Canonical unsigned LEB128: no final 0x00 group after another group (two spellings of one
+  // value would break "decode then encode gives the same bytes"), nothing past bit 63.
+  Result<void> uv(std::uint64_t& v, const char* field) {
+    const std::size_t start = pos_;
+    v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      if (remaining() == 0) return truncated(field);
+      const auto byte = static_cast<unsigned char>(in_[pos_++]);
+      if (shift == 63 && byte > 1) {
+        return invalid(fmt::format("record field {} varint overflows 64 bits (offset {})", field,
+                                   start));
+      }
+      v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) != 0) continue;
+      if (byte == 0 && shift != 0) {
+        return invalid(fmt::format("record field {} varint is overlong (offset {})", field,
+                                   start));
+      }
+      return {};
+    }
+  }
+
   std::string_view in_;
   std::size_t pos_ = 0;
+  std::uint8_t version_ = 0;
 };
-
-Result<void> invalid(std::string detail) {
-  return fail(ErrorCode::InvalidInput, std::move(detail));
-}
 
 Result<void> decodePolicy(Reader& in, sts::Policy& policy) {
   std::uint8_t mode = 0;
@@ -161,11 +208,10 @@ Result<void> decodePolicy(Reader& in, sts::Policy& policy) {
     case 3: policy.mode = sts::Mode::None; break;
     default: return invalid(fmt::format("record has unknown policy mode {}", mode));
   }
-  if (auto r = in.i64(policy.max_age, "max_age"); !r) return r;
-  if (policy.max_age < 0 || policy.max_age > sts::MaxAgeCap) {
-    return invalid(fmt::format("record max_age {} out of range", policy.max_age));
-  }
-  std::uint32_t n = 0;
+  std::uint64_t max_age = 0;
+  if (auto r = in.bounded(max_age, sts::MaxAgeCap, 8, "value", "max_age"); !r) return r;
+  policy.max_age = static_cast<std::int64_t>(max_age);
+  std::size_t n = 0;
   if (auto r = in.count(n, MaxRecordMxCount, "mx"); !r) return r;
   // resize() keeps the first elements and their string capacity.
   policy.mx.resize(n);
@@ -190,9 +236,10 @@ Result<void> decodeFailure(Reader& in, std::optional<FailureInfo>& failure) {
   }
   if (has != 1) return invalid(fmt::format("record has_failure flag is {}, not 0 or 1", has));
   if (!failure) failure.emplace();
-  if (auto r = in.i64(failure->at, "failure at"); !r) return r;
-  std::uint16_t code = 0;
-  if (auto r = in.u16(code, "failure type"); !r) return r;
+  if (auto r = in.time(failure->at, "failure at"); !r) return r;
+  std::uint64_t code = 0;
+  constexpr auto MaxCode = std::numeric_limits<std::uint16_t>::max();
+  if (auto r = in.bounded(code, MaxCode, 2, "code", "failure type"); !r) return r;
   if (!failureType(code, failure->type)) {
     return invalid(fmt::format("record has unknown failure type {}", code));
   }
@@ -211,31 +258,33 @@ Result<void> checkString(std::string_view s, const char* field) {
 }  // namespace
 
 std::string encodeRecord(const PolicyRecord& record) {
+  std::size_t size = 64 + record.txt_id.size();
+  for (const auto& mx : record.policy.mx) size += mx.size() + 1;
+  for (const auto& [key, value] : record.policy.lines) size += key.size() + value.size() + 2;
+  if (record.last_failure) size += record.last_failure->reason.size() + record.last_failure->txt_id.size();
   std::string out;
-  out.reserve(64 + record.txt_id.size() + record.policy_text.size() +
-              record.policy.mx.size() * 24 + record.policy.lines.size() * 32);
+  out.reserve(size);
   Writer w(out);
   w.u8(RecordEncodingVersion);
   w.u8(static_cast<std::uint8_t>(record.kind));
   w.str(record.txt_id);
-  w.str(record.policy_text);
-  w.i64(record.fetched_at);
-  w.i64(record.expires_at);
-  w.i64(record.txt_checked_at);
-  w.i64(record.last_used);
+  w.sv(record.fetched_at);
+  w.sv(record.expires_at);
+  w.sv(record.txt_checked_at);
+  w.sv(record.last_used);
   w.u8(modeCode(record.policy.mode));
-  w.i64(record.policy.max_age);
-  w.u32(static_cast<std::uint32_t>(record.policy.mx.size()));
+  w.uv(static_cast<std::uint64_t>(record.policy.max_age));
+  w.uv(record.policy.mx.size());
   for (const auto& mx : record.policy.mx) w.str(mx);
-  w.u32(static_cast<std::uint32_t>(record.policy.lines.size()));
+  w.uv(record.policy.lines.size());
   for (const auto& [key, value] : record.policy.lines) {
     w.str(key);
     w.str(value);
   }
   w.u8(record.last_failure ? 1 : 0);
   if (record.last_failure) {
-    w.i64(record.last_failure->at);
-    w.u16(failureCode(record.last_failure->type));
+    w.sv(record.last_failure->at);
+    w.uv(failureCode(record.last_failure->type));
     w.str(record.last_failure->reason);
     w.str(record.last_failure->txt_id);
   }
@@ -259,7 +308,6 @@ Result<void> checkEncodable(const PolicyRecord& record) {
                                                  record.policy.lines.size(), MaxRecordLineCount));
   }
   if (auto r = checkString(record.txt_id, "txt_id"); !r) return r;
-  if (auto r = checkString(record.policy_text, "policy_text"); !r) return r;
   for (const auto& mx : record.policy.mx) {
     if (auto r = checkString(mx, "mx"); !r) return r;
   }
@@ -279,20 +327,24 @@ Result<void> decodeRecord(std::string_view bytes, PolicyRecord& out) {
   Reader in(bytes);
   std::uint8_t version = 0;
   if (auto r = in.u8(version, "version"); !r) return r;
-  if (version != RecordEncodingVersion) {
-    return invalid(fmt::format("record encoding version {} is not supported (want {})",
-                               version, RecordEncodingVersion));
+  if (version < OldestRecordEncodingVersion || version > RecordEncodingVersion) {
+    return invalid(fmt::format("record encoding version {} is not supported (want {} to {})",
+                               version, OldestRecordEncodingVersion, RecordEncodingVersion));
   }
+  in.setVersion(version);
   std::uint8_t kind = 0;
   if (auto r = in.u8(kind, "kind"); !r) return r;
   if (!validKind(kind)) return invalid(fmt::format("record has unknown kind {}", kind));
   out.kind = static_cast<EntryKind>(kind);
   if (auto r = in.str(out.txt_id, "txt_id"); !r) return r;
-  if (auto r = in.str(out.policy_text, "policy_text"); !r) return r;
-  if (auto r = in.i64(out.fetched_at, "fetched_at"); !r) return r;
-  if (auto r = in.i64(out.expires_at, "expires_at"); !r) return r;
-  if (auto r = in.i64(out.txt_checked_at, "txt_checked_at"); !r) return r;
-  if (auto r = in.i64(out.last_used, "last_used"); !r) return r;
+  if (version == 1) {
+    std::string_view policy_text;  // the parsed lines below hold everything it said
+    if (auto r = in.view(policy_text, "policy_text"); !r) return r;
+  }
+  if (auto r = in.time(out.fetched_at, "fetched_at"); !r) return r;
+  if (auto r = in.time(out.expires_at, "expires_at"); !r) return r;
+  if (auto r = in.time(out.txt_checked_at, "txt_checked_at"); !r) return r;
+  if (auto r = in.time(out.last_used, "last_used"); !r) return r;
   if (auto r = decodePolicy(in, out.policy); !r) return r;
   if (auto r = decodeFailure(in, out.last_failure); !r) return r;
   if (in.remaining() != 0) {

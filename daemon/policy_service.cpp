@@ -238,7 +238,6 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
     cache::PolicyRecord record;
     record.kind = cache::EntryKind::Policy;
     record.txt_id = id;
-    record.policy_text = std::move(outcome.body);
     record.policy = std::move(outcome.policy);
     record.fetched_at = now;
     // mode none is a published "no MTA-STS": kept no longer than a negative entry.

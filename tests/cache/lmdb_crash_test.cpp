@@ -16,7 +16,7 @@
 
 using namespace mtasts;
 using namespace mtasts::cache;
-using mtasts::cache::test::sampleRecord;
+using mtasts::cache::test::paddedRecord;
 using mtasts::cache::test::TempDir;
 
 namespace {
@@ -33,8 +33,7 @@ std::string key(int round, std::int32_t i) {
 [[noreturn]] void writeForever(const LmdbOptions& options, int round, int ack_fd) {
   auto store = LmdbPolicyStore::open(options);
   if (!store) ::_exit(10);
-  PolicyRecord record = sampleRecord();
-  record.policy_text.assign(1500, 'b');
+  PolicyRecord record = paddedRecord(1500);
   for (std::int32_t i = 0;; ++i) {
     record.fetched_at = i;
     if (!(*store)->put(key(round, i), record)) ::_exit(11);

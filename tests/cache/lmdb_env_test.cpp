@@ -11,6 +11,7 @@
 
 using namespace mtasts;
 using namespace mtasts::cache;
+using mtasts::cache::test::paddedRecord;
 using mtasts::cache::test::sampleRecord;
 using mtasts::cache::test::TempDir;
 
@@ -178,8 +179,7 @@ TEST_CASE("a full map doubles until the write fits") {
   options.map_size = 64 << 10;
   auto store = LmdbPolicyStore::open(options);
   REQUIRE(store);
-  PolicyRecord record = sampleRecord();
-  record.policy_text.assign(3000, 'p');
+  PolicyRecord record = paddedRecord(3000);
   int written = 0;
   for (; written < 400 && (*store)->env().mapSize() <= options.map_size; ++written) {
     auto r = (*store)->put("d" + std::to_string(written) + ".example", record);
@@ -208,8 +208,7 @@ TEST_CASE("a map at max_map_size refuses the write with TooLarge and keeps servi
   options.max_map_size = 128 << 10;
   auto store = LmdbPolicyStore::open(options);
   REQUIRE(store);
-  PolicyRecord record = sampleRecord();
-  record.policy_text.assign(3000, 'p');
+  PolicyRecord record = paddedRecord(3000);
   Result<void> last;
   int i = 0;
   for (; i < 200 && last; ++i) last = (*store)->put("d" + std::to_string(i) + ".example", record);

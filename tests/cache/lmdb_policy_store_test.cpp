@@ -12,6 +12,7 @@ using namespace mtasts::cache;
 using mtasts::cache::test::negativeRecord;
 using mtasts::cache::test::recordDiff;
 using mtasts::cache::test::runInChild;
+using mtasts::cache::test::paddedRecord;
 using mtasts::cache::test::sampleRecord;
 using mtasts::cache::test::TempDir;
 
@@ -61,15 +62,20 @@ TEST_CASE("a record put into the store reads back unchanged, also after reopenin
 TEST_CASE("get reuses the caller's record and overwrites every field") {
   TempDir tmp;
   auto store = openStore({tmp.path()});
-  REQUIRE(store->put("a.example", sampleRecord()));
+  // An id longer than the small-string buffer, so that its capacity is on the heap.
+  PolicyRecord policy = sampleRecord(std::string(32, 'a'));
+  REQUIRE(store->put("a.example", policy));
   REQUIRE(store->put("b.example", negativeRecord()));
   PolicyRecord out;
   REQUIRE(*store->get("a.example", out));
-  const char* buffer = out.policy_text.data();
+  const char* id_buffer = out.txt_id.data();
+  const auto* lines_buffer = out.policy.lines.data();
   REQUIRE(*store->get("b.example", out));
   CHECK(recordDiff(out, negativeRecord()) == "");
   REQUIRE(*store->get("a.example", out));
-  CHECK(out.policy_text.data() == buffer);  // capacity kept: no new allocation for the body
+  CHECK(recordDiff(out, policy) == "");
+  CHECK(out.txt_id.data() == id_buffer);  // capacity kept: no new allocation for the id
+  CHECK(out.policy.lines.data() == lines_buffer);  // nor for the vector of lines
 }
 
 TEST_CASE("erase, eraseAll and forEach see exactly what was put") {
@@ -163,8 +169,7 @@ TEST_CASE("a map grown by another process is adopted by this one") {
   int child = runInChild([&] {
     auto other = LmdbPolicyStore::open(options);
     if (!other) return 10;
-    PolicyRecord big = sampleRecord();
-    big.policy_text.assign(4000, 'x');
+    PolicyRecord big = paddedRecord(4000);
     for (int i = 0; i < 100; ++i) {
       if (!(*other)->put("big" + std::to_string(i) + ".example", big)) return 11;
     }
@@ -175,7 +180,7 @@ TEST_CASE("a map grown by another process is adopted by this one") {
   auto got = store->get("big99.example", out);
   REQUIRE_MESSAGE(got, (got ? "" : got.error().detail));
   CHECK(*got);
-  CHECK(out.policy_text.size() == 4000);
+  CHECK(recordDiff(out, paddedRecord(4000)) == "");
   CHECK(store->env().mapSize() > 4 * options.map_size);
   CHECK(store->put("after.example", sampleRecord()));
 }

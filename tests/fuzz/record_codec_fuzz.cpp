@@ -1,7 +1,10 @@
-// libFuzzer target for cache/record_codec: decode arbitrary bytes; whatever decodes must
-// re-encode to exactly the same bytes (the encoding is canonical) and decode again to the
-// same record. Also linked into the cache unit tests, which replay the seed corpus.
+// libFuzzer target for cache/record_codec: decode arbitrary bytes; whatever decodes must be
+// encodable, and must come back equal from decode(encode()). Version 2 input is canonical:
+// it re-encodes to exactly the same bytes. Version 1 input (read-only, its policy_text
+// dropped) re-encodes as version 2. Also linked into the cache unit tests, which replay the
+// seed corpus.
 #include "cache/record_codec.hpp"
+#include "tests/cache/test_support.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -14,9 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!decodeRecord(bytes, first)) return 0;
   if (!checkEncodable(first)) std::abort();  // decode accepted what encode would refuse
   std::string encoded = encodeRecord(first);
-  if (encoded != bytes) std::abort();
+  if (static_cast<std::uint8_t>(encoded[0]) != RecordEncodingVersion) std::abort();
+  // Only the current version is canonical; an older one must differ in its version byte.
+  const bool current = static_cast<std::uint8_t>(bytes[0]) == RecordEncodingVersion;
+  if (current != (encoded == bytes)) std::abort();
   PolicyRecord second;
   if (!decodeRecord(encoded, second)) std::abort();
+  if (!test::recordDiff(second, first).empty()) std::abort();
   if (encodeRecord(second) != encoded) std::abort();
   return 0;
 }
