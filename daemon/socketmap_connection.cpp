@@ -3,14 +3,14 @@
 #include "common/log.hpp"
 #include "daemon/socketmap_server.hpp"
 #include "postfix/netstring.hpp"
-#include "postfix/verdict.hpp"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace mtasts::daemon {
 namespace {
@@ -22,91 +22,44 @@ const std::shared_ptr<spdlog::logger>& log() {
   return logger;
 }
 
-timeval toTimeval(std::chrono::milliseconds ms) {
+timeval toTimeval(std::chrono::steady_clock::duration d) {
+  const auto us = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
   timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  tv.tv_sec = static_cast<time_t>(us / 1'000'000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1'000'000);
   return tv;
 }
 
+bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK || error == EINTR; }
+
+// A big unsent buffer is given back once drained; the usual reply fits far below this.
+constexpr std::size_t KeepUnsentCapacity = 64 * 1024;
+
 }  // namespace
 
-ReplyStatus replyStatusFor(const std::variant<Decision::Kind, ErrorCode>& outcome) {
-  if (const auto* kind = std::get_if<Decision::Kind>(&outcome)) {
-    switch (*kind) {
-      case Decision::Kind::Enforce: return ReplyStatus::Ok;
-      case Decision::Kind::NoPolicy: return ReplyStatus::NotFound;
-      case Decision::Kind::TempFail: return ReplyStatus::Temp;
-    }
-    return ReplyStatus::Temp;
-  }
-  switch (std::get<ErrorCode>(outcome)) {
-    case ErrorCode::InvalidInput: return ReplyStatus::Perm;  // the request itself is bad
-    case ErrorCode::NotFound: return ReplyStatus::NotFound;
-    case ErrorCode::Timeout: return ReplyStatus::Timeout;
-    case ErrorCode::TooLarge:
-    case ErrorCode::Temporary:
-    case ErrorCode::Io:
-    case ErrorCode::Internal: return ReplyStatus::Temp;
-  }
-  return ReplyStatus::Temp;
-}
-
-void appendReplyForDecision(std::string& out, const Decision& d, bool tlsrpt, std::size_t max_reply_size) {
-  const ReplyStatus status = replyStatusFor(d.kind);
-  if (status != ReplyStatus::Ok) return postfix::appendReply(out, status, d.reason);
-  if (!d.policy) {
-    return postfix::appendReply(out, replyStatusFor(ErrorCode::Internal), "internal error: enforce without policy");
-  }
-  postfix::StsVerdictInput in;
-  in.policy_domain = d.domain;
-  in.mx = &d.policy->mx;
-  in.policy_lines = &d.policy->lines;
-  const std::size_t base = out.size();
-  for (auto flavour : {postfix::VerdictFlavour::TlsRpt, postfix::VerdictFlavour::Plain}) {
-    if (flavour == postfix::VerdictFlavour::TlsRpt && !tlsrpt) continue;
-    out.resize(base);
-    postfix::appendReply(out, ReplyStatus::Ok, {});
-    if (!postfix::appendStsVerdict(out, in, flavour)) continue;
-    if (out.size() - base <= max_reply_size) return;
-    log()->warn("verdict exceeds max_reply_size domain={} size={} max_reply_size={} flavour={}",
-                escapeForLog(d.domain), out.size() - base, max_reply_size,
-                flavour == postfix::VerdictFlavour::TlsRpt ? "tlsrpt" : "plain");
-  }
-  // No usable verdict: an enforce policy Postfix cannot take must not defer all mail to
-  // the domain forever; answer as if there were no policy, loudly.
-  out.resize(base);
-  log()->warn("no usable verdict for policy, answering NOTFOUND domain={}", escapeForLog(d.domain));
-  postfix::appendReply(out, ReplyStatus::NotFound, {});
-}
-
-std::string replyForDecision(const Decision& d, bool tlsrpt, std::size_t max_reply_size) {
-  std::string out;
-  appendReplyForDecision(out, d, tlsrpt, max_reply_size);
-  return out;
-}
-
-SocketmapConnection::SocketmapConnection(SocketmapServer& server, bufferevent* bev, std::string peer)
-    : server_(server), bev_(bev), peer_(std::move(peer)) {
-  event_base* base = bufferevent_get_base(bev_);
+SocketmapConnection::SocketmapConnection(SocketmapServer& server, int fd, std::string peer)
+    : server_(server), fd_(fd), peer_(std::move(peer)) {
+  event_base* base = server_.base_;
+  read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &SocketmapConnection::readTrampoline, this);
+  write_event_ = event_new(base, fd_, EV_WRITE | EV_PERSIST, &SocketmapConnection::writeTrampoline, this);
   idle_timer_ = evtimer_new(base, &SocketmapConnection::idleTrampoline, this);
   resume_event_ = event_new(base, -1, 0, &SocketmapConnection::resumeTrampoline, this);
-  bufferevent_setcb(bev_, &readTrampoline, &writeTrampoline, &eventTrampoline, this);
-  const timeval write_tv = toTimeval(server_.limits_.write_timeout);
-  bufferevent_set_timeouts(bev_, nullptr, &write_tv);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
-  armIdleTimer();
+  if (!read_event_ || !write_event_ || !idle_timer_ || !resume_event_) {
+    for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
+      if (e) event_free(e);
+    ::close(fd_);
+    throw std::bad_alloc();
+  }
+  setReading(true);
+  markIdleFromNow();
+  armIdleTimer(server_.limits_.idle_timeout);
 }
 
 SocketmapConnection::~SocketmapConnection() {
   slots_.clear();  // cancels outstanding lookups before anything else goes away
-  if (idle_timer_) event_free(idle_timer_);
-  if (resume_event_) event_free(resume_event_);
-  if (bev_) bufferevent_free(bev_);
-}
-
-std::size_t SocketmapConnection::outputLength() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_));
+  for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
+    if (e) event_free(e);
+  ::close(fd_);
 }
 
 bool SocketmapConnection::finishedDraining() const {
@@ -115,30 +68,43 @@ bool SocketmapConnection::finishedDraining() const {
 
 bool SocketmapConnection::beginDrain() {
   draining_ = true;
-  bufferevent_disable(bev_, EV_READ);
+  setReading(false);
   return finishedDraining();
 }
 
 void SocketmapConnection::closeSelf() { server_.closeConnection(this); }
 
-void SocketmapConnection::armIdleTimer() {
-  const timeval tv = toTimeval(server_.limits_.idle_timeout);
+void SocketmapConnection::setReading(bool on) {
+  if (on == reading_) return;
+  reading_ = on;
+  if (on)
+    event_add(read_event_, nullptr);
+  else
+    event_del(read_event_);
+}
+
+void SocketmapConnection::markIdleFromNow() { idle_since_ = std::chrono::steady_clock::now(); }
+
+void SocketmapConnection::armIdleTimer(std::chrono::steady_clock::duration after) {
+  const timeval tv = toTimeval(after);
   evtimer_add(idle_timer_, &tv);
 }
 
-bool SocketmapConnection::processInput() {
+// Decodes every complete request in `input` (the server's read buffer, or partial_ with
+// the new bytes appended) and keeps what is left, an incomplete request or requests not
+// yet taken because the connection is paused, in partial_.
+bool SocketmapConnection::processInput(std::string_view input) {
   const ServerLimits& limits = server_.limits_;
-  evbuffer* in = bufferevent_get_input(bev_);
   processing_ = true;
   bool keep = true;
+  std::size_t used = 0;
   while (!draining_ && slots_.size() < limits.max_pipelined && outputLength() < limits.max_output_buffer) {
-    const std::size_t available = evbuffer_get_length(in);
+    const std::size_t available = input.size() - used;
     if (available == 0) break;
     // A complete request of at most max_query_size bytes fits in this many bytes, so
     // "Incomplete" below really means "wait for more".
     const std::size_t window = std::min(available, limits.max_query_size + 32);
-    const auto* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(window)));
-    const auto decoded = postfix::decodeNetstring(std::string_view(data, window), limits.max_query_size);
+    const auto decoded = postfix::decodeNetstring(input.substr(used, window), limits.max_query_size);
     if (decoded.status == postfix::NetstringStatus::Incomplete) break;
     if (decoded.status != postfix::NetstringStatus::Complete) {
       log()->warn("closing connection: {} peer={} max_query_size={}",
@@ -147,20 +113,23 @@ bool SocketmapConnection::processInput() {
       keep = false;
       break;
     }
-    // The payload points into the input buffer, which nothing touches before the drain.
+    // The payload points into `input`, which nothing changes before this loop moves on.
     startRequest(decoded.payload);
-    evbuffer_drain(in, decoded.consumed);
+    used += decoded.consumed;
   }
   processing_ = false;
-  input_started_ = evbuffer_get_length(in) > 0;
   if (!keep) return false;
+  if (input.data() == partial_.data()) {
+    partial_.erase(0, used);
+  } else {
+    partial_.assign(input.substr(used));
+  }
   flushReplies();
   updateFlowControl();
-  return true;
+  return !io_failed_;
 }
 
 void SocketmapConnection::startRequest(std::string_view payload) {
-  evtimer_del(idle_timer_);
   Slot* slot = newSlot();
   auto request = postfix::parseSocketmapRequest(payload);
   if (!request) {
@@ -234,20 +203,54 @@ void SocketmapConnection::flushReplies() {
   }
   if (!framed_.empty()) writeOut(framed_);
   // Idle from the last answer; flushing nothing must not restart the clock.
-  if (answered && slots_.empty() && !draining_) armIdleTimer();
+  if (answered && slots_.empty()) markIdleFromNow();
 }
 
-// With nothing queued, the replies go straight to the socket: a bufferevent write would
-// add and then delete the write event (two epoll_ctl calls per reply) and wait a loop
-// turn. Only what the socket does not take is queued, in order, behind write_timeout.
+// With nothing queued, the replies go straight to the socket; only what it does not take
+// is kept, in order, and written when the socket is writable, within write_timeout.
 void SocketmapConnection::writeOut(std::string_view framed) {
+  if (io_failed_) return;
   std::size_t sent = 0;
   if (outputLength() == 0) {
-    const ssize_t n = ::send(bufferevent_getfd(bev_), framed.data(), framed.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    // On an error nothing was sent: the bufferevent meets the same error and reports it.
-    if (n > 0) sent = static_cast<std::size_t>(n);
+    const ssize_t n = ::send(fd_, framed.data(), framed.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      sent = static_cast<std::size_t>(n);
+    } else if (!wouldBlock(errno)) {
+      log()->debug("closing connection: send failed peer={} error={}", peer_, std::strerror(errno));
+      io_failed_ = true;
+      return;
+    }
   }
-  if (sent < framed.size()) bufferevent_write(bev_, framed.data() + sent, framed.size() - sent);
+  if (sent == framed.size()) return;
+  unsent_.append(framed.substr(sent));
+  if (!writing_) {
+    writing_ = true;
+    const timeval tv = toTimeval(server_.limits_.write_timeout);
+    event_add(write_event_, &tv);  // persistent: the timeout restarts after each write
+  }
+}
+
+bool SocketmapConnection::onWrite(short what) {
+  if (what & EV_TIMEOUT) {
+    log()->warn("closing connection: write timeout peer={} unsent={}", peer_, outputLength());
+    return false;
+  }
+  const ssize_t n = ::send(fd_, unsent_.data() + unsent_start_, outputLength(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n < 0) {
+    if (wouldBlock(errno)) return true;
+    log()->debug("closing connection: send failed peer={} error={}", peer_, std::strerror(errno));
+    return false;
+  }
+  unsent_start_ += static_cast<std::size_t>(n);
+  if (outputLength() > 0) return true;
+  unsent_.clear();
+  unsent_start_ = 0;
+  if (unsent_.capacity() > KeepUnsentCapacity) unsent_.shrink_to_fit();
+  writing_ = false;
+  event_del(write_event_);
+  if (finishedDraining()) return false;
+  updateFlowControl();
+  return true;
 }
 
 void SocketmapConnection::updateFlowControl() {
@@ -256,93 +259,96 @@ void SocketmapConnection::updateFlowControl() {
                           outputLength() >= limits.max_output_buffer;
   if (must_pause && !reading_paused_) {
     reading_paused_ = true;
-    bufferevent_disable(bev_, EV_READ);
+    setReading(false);
     if (!draining_)
       log()->debug("reading paused peer={} pending={} unsent={}", peer_, slots_.size(), outputLength());
   } else if (!must_pause && reading_paused_) {
     reading_paused_ = false;
-    bufferevent_enable(bev_, EV_READ);
+    setReading(true);
     // Requests already buffered produce no new read event: process them from our event.
-    if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) event_active(resume_event_, EV_TIMEOUT, 0);
+    if (!partial_.empty()) event_active(resume_event_, EV_TIMEOUT, 0);
   }
 }
 
 bool SocketmapConnection::onRead() {
-  // The first byte of a request starts its deadline; later bytes of the same request do not
-  // extend it (a slowloris trickling one byte a second is closed at idle_timeout).
-  if (slots_.empty() && !input_started_) armIdleTimer();
-  return processInput();
-}
-
-bool SocketmapConnection::onResume() {
-  flushReplies();
-  if (!draining_ && !reading_paused_ && !processInput()) return false;
-  if (reading_paused_) updateFlowControl();
-  return !finishedDraining();
-}
-
-bool SocketmapConnection::onWrite() {
-  if (finishedDraining()) return false;
-  updateFlowControl();
-  return true;
-}
-
-bool SocketmapConnection::onEvent(short what) {
-  if (what & BEV_EVENT_TIMEOUT) {
-    log()->warn("closing connection: write timeout peer={} unsent={}", peer_, outputLength());
-    return false;
-  }
-  if (what & BEV_EVENT_EOF) {
+  char* buffer = server_.read_buffer_.get();
+  const ssize_t n = ::recv(fd_, buffer, SocketmapServer::ReadChunk, 0);
+  if (n == 0) {
     // Socketmap has no half-close: a client that closed will not read its answers, so
     // its outstanding lookups are cancelled with the connection.
     log()->debug("client closed peer={} pending={}", peer_, slots_.size());
     return false;
   }
-  if (what & BEV_EVENT_ERROR) {
-    log()->debug("closing connection: socket error peer={} error={}", peer_,
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+  if (n < 0) {
+    if (wouldBlock(errno)) return true;
+    log()->debug("closing connection: socket error peer={} error={}", peer_, std::strerror(errno));
     return false;
   }
-  return true;
+  // The first byte of a request starts its deadline; later bytes of the same request do not
+  // extend it (a slowloris trickling one byte a second is closed at idle_timeout).
+  if (slots_.empty() && partial_.empty()) markIdleFromNow();
+  const std::string_view received(buffer, static_cast<std::size_t>(n));
+  if (partial_.empty()) return processInput(received);
+  partial_.append(received);
+  return processInput(partial_);
+}
+
+bool SocketmapConnection::onResume() {
+  flushReplies();
+  if (!draining_ && !reading_paused_ && !partial_.empty()) {
+    // processInput() may keep part of partial_: decode from a copy of the view's bytes.
+    std::string input;
+    input.swap(partial_);
+    if (!processInput(input)) return false;
+  }
+  if (reading_paused_) updateFlowControl();
+  return !io_failed_ && !finishedDraining();
+}
+
+// The timer stays armed; activity only moves idle_since_, and the timer, when it fires,
+// either closes the connection or sleeps for what is left of the idle period.
+bool SocketmapConnection::onIdleTimer() {
+  const auto idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(server_.limits_.idle_timeout);
+  // A request in flight is not idle; unsent replies are write_timeout's business.
+  if (!slots_.empty() || outputLength() > 0) {
+    armIdleTimer(idle_timeout);
+    return true;
+  }
+  const auto idle_for = std::chrono::steady_clock::now() - idle_since_;
+  if (idle_for < idle_timeout) {
+    armIdleTimer(idle_timeout - idle_for);
+    return true;
+  }
+  if (!partial_.empty())
+    log()->warn("closing connection: request not completed within idle_timeout peer={} buffered={}", peer_,
+                partial_.size());
+  else
+    log()->debug("closing connection: idle timeout peer={}", peer_);
+  return false;
 }
 
 #define MTASTS_CONNECTION_TRAMPOLINE(call)                                              \
   auto* self = static_cast<SocketmapConnection*>(arg);                                  \
   bool keep = false;                                                                    \
   try {                                                                                 \
-    keep = self->call;                                                                  \
+    keep = self->call && !self->io_failed_;                                             \
   } catch (const std::exception& e) {                                                   \
     log()->error("closing connection: internal error peer={} error={}", self->peer_,    \
                  escapeForLog(e.what()));                                               \
   }                                                                                     \
   if (!keep) self->closeSelf();
 
-void SocketmapConnection::readTrampoline(bufferevent*, void* arg) noexcept {
+void SocketmapConnection::readTrampoline(int, short, void* arg) noexcept {
   MTASTS_CONNECTION_TRAMPOLINE(onRead());
 }
-void SocketmapConnection::writeTrampoline(bufferevent*, void* arg) noexcept {
-  MTASTS_CONNECTION_TRAMPOLINE(onWrite());
-}
-void SocketmapConnection::eventTrampoline(bufferevent*, short what, void* arg) noexcept {
-  MTASTS_CONNECTION_TRAMPOLINE(onEvent(what));
+void SocketmapConnection::writeTrampoline(int, short what, void* arg) noexcept {
+  MTASTS_CONNECTION_TRAMPOLINE(onWrite(what));
 }
 void SocketmapConnection::resumeTrampoline(int, short, void* arg) noexcept {
   MTASTS_CONNECTION_TRAMPOLINE(onResume());
 }
 void SocketmapConnection::idleTrampoline(int, short, void* arg) noexcept {
-  auto* self = static_cast<SocketmapConnection*>(arg);
-  if (!self->slots_.empty()) return;  // a request is in flight: not idle
-  if (self->outputLength() > 0) {
-    self->armIdleTimer();  // replies still unsent: write_timeout decides, look again later
-    return;
-  }
-  const std::size_t buffered = evbuffer_get_length(bufferevent_get_input(self->bev_));
-  if (buffered > 0)
-    log()->warn("closing connection: request not completed within idle_timeout peer={} buffered={}", self->peer_,
-                buffered);
-  else
-    log()->debug("closing connection: idle timeout peer={}", self->peer_);
-  self->closeSelf();
+  MTASTS_CONNECTION_TRAMPOLINE(onIdleTimer());
 }
 
 }  // namespace mtasts::daemon

@@ -7,12 +7,16 @@
 // Timeouts: idle_timeout runs while no request is in flight, from the last reply or from
 // the first byte of a request, and is not reset by further partial input (a trickling
 // client cannot hold a connection); write_timeout covers replies the peer does not read.
+// I/O is plain recv/send on the non-blocking socket: complete requests are decoded in
+// place from the server's read buffer, only a partial request is copied and kept.
 #pragma once
 
 #include "common/pending.hpp"
 #include "daemon/policy_source.hpp"
+#include "daemon/socketmap_reply.hpp"
 #include "postfix/socketmap.hpp"
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -20,27 +24,16 @@
 #include <variant>
 #include <vector>
 
-struct bufferevent;
 struct event;
 
 namespace mtasts::daemon {
 
 class SocketmapServer;
 
-// The one mapping from an internal outcome (a Decision, or an Error that stopped a
-// request before any lookup) to a socketmap reply class.
-postfix::ReplyStatus replyStatusFor(const std::variant<Decision::Kind, ErrorCode>& outcome);
-
-// The netstring payload answering a Decision: "OK secure match=..." (TLSRPT attributes
-// when tlsrpt, falling back to the plain verdict above max_reply_size), "NOTFOUND " or
-// "TEMP <reason>".
-std::string replyForDecision(const Decision& decision, bool tlsrpt, std::size_t max_reply_size);
-// The same, appended to `out` (the connection reuses its buffers).
-void appendReplyForDecision(std::string& out, const Decision& decision, bool tlsrpt, std::size_t max_reply_size);
-
 class SocketmapConnection {
  public:
-  SocketmapConnection(SocketmapServer& server, bufferevent* bev, std::string peer);
+  // Takes ownership of the non-blocking socket `fd`.
+  SocketmapConnection(SocketmapServer& server, int fd, std::string peer);
   ~SocketmapConnection();
   SocketmapConnection(const SocketmapConnection&) = delete;
   SocketmapConnection& operator=(const SocketmapConnection&) = delete;
@@ -59,19 +52,18 @@ class SocketmapConnection {
     RequestHandle handle;
   };
 
-  static void readTrampoline(bufferevent*, void* arg) noexcept;
-  static void writeTrampoline(bufferevent*, void* arg) noexcept;
-  static void eventTrampoline(bufferevent*, short what, void* arg) noexcept;
+  static void readTrampoline(int, short, void* arg) noexcept;
+  static void writeTrampoline(int, short what, void* arg) noexcept;
   static void idleTrampoline(int, short, void* arg) noexcept;
   static void resumeTrampoline(int, short, void* arg) noexcept;
 
   // Each returns false when the connection must be closed (the caller then closes it as
-  // its last action).
-  bool processInput();
+  // its last action); so does a failed send, through io_failed_.
+  bool processInput(std::string_view input);
   bool onRead();
-  bool onWrite();
-  bool onEvent(short what);
+  bool onWrite(short what);
   bool onResume();
+  bool onIdleTimer();
   void startRequest(std::string_view payload);
   Slot* newSlot();
   void recycle(std::unique_ptr<Slot> slot);
@@ -79,24 +71,35 @@ class SocketmapConnection {
   void flushReplies();
   void writeOut(std::string_view framed);
   void updateFlowControl();
-  void armIdleTimer();
+  void setReading(bool on);
+  void markIdleFromNow();
+  void armIdleTimer(std::chrono::steady_clock::duration after);
   bool finishedDraining() const;
-  std::size_t outputLength() const;
+  std::size_t outputLength() const { return unsent_.size() - unsent_start_; }
   void closeSelf();
 
   SocketmapServer& server_;
-  bufferevent* bev_;
+  int fd_;
   std::string peer_;
   static constexpr std::size_t MaxFreeSlots = 16;
   std::deque<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> free_slots_;
-  std::string framed_;  // replies being written, reused between flushes
-  event* idle_timer_ = nullptr;
+  std::string framed_;        // replies being written, reused between flushes
+  std::string partial_;       // received bytes not yet decoded (an incomplete request)
+  std::string unsent_;        // replies the socket did not take yet, from unsent_start_
+  std::size_t unsent_start_ = 0;
+  event* read_event_ = nullptr;
+  event* write_event_ = nullptr;  // pending while unsent_ is not empty, with write_timeout
+  event* idle_timer_ = nullptr;   // always pending; fires and looks at idle_since_
   event* resume_event_ = nullptr;
+  // Start of the current idle period; moving it costs no timer operation per request.
+  std::chrono::steady_clock::time_point idle_since_;
+  bool reading_ = false;
   bool reading_paused_ = false;
+  bool writing_ = false;
   bool draining_ = false;
   bool processing_ = false;
-  bool input_started_ = false;  // unprocessed bytes are buffered: a request has begun
+  bool io_failed_ = false;
 };
 
 }  // namespace mtasts::daemon

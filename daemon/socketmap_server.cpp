@@ -3,7 +3,6 @@
 #include "common/log.hpp"
 #include "daemon/socketmap_connection.hpp"
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <unistd.h>
@@ -104,14 +103,14 @@ void SocketmapServer::accept(int fd, std::string peer) {
     return;
   }
   evutil_make_socket_nonblocking(fd);
-  bufferevent* bev = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE);
-  if (!bev) {
-    ::close(fd);
-    log()->error("cannot create bufferevent peer={}", peer);
+  log()->debug("connection accepted peer={} connections={}", peer, connections_.size() + 1);
+  std::unique_ptr<SocketmapConnection> connection;
+  try {
+    connection = std::make_unique<SocketmapConnection>(*this, fd, std::move(peer));  // owns fd now
+  } catch (const std::exception& e) {
+    log()->error("cannot set up connection error={}", escapeForLog(e.what()));
     return;
   }
-  log()->debug("connection accepted peer={} connections={}", peer, connections_.size() + 1);
-  auto connection = std::make_unique<SocketmapConnection>(*this, bev, std::move(peer));
   SocketmapConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
 }

@@ -1,5 +1,5 @@
 // SocketmapServer: Postfix socketmap_table(5) front end on one libevent loop. Owns its
-// listeners and connections (bufferevents); asks a PolicySource (not owned, must outlive
+// listeners and connections (plain sockets and events); asks a PolicySource (not owned, must outlive
 // the server) for every normalised key and answers strictly in request order. Bad input
 // closes only the offending connection with one warn line; internal problems become a
 // TEMP reply, never a crash. All methods and callbacks run on the event_base's thread.
@@ -74,6 +74,10 @@ class SocketmapServer {
   void ensureFileLimit();
   static void shutdownTimerTrampoline(int, short, void* arg) noexcept;
 
+  // One read buffer for every connection (one thread): a connection keeps only the bytes
+  // of an incomplete request, so an idle connection holds no buffer.
+  static constexpr std::size_t ReadChunk = 16 * 1024;
+  std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(ReadChunk);
   event_base* base_;
   PolicySource& source_;
   ServerLimits limits_;
