@@ -99,7 +99,8 @@ RequestHandle PolicyService::lookup(std::string_view domain, Callback done) {
     return nullptr;
   }
   if (*found && now < scratch_.expires_at) {
-    noteUsage(domain, now);
+    const UnixSeconds resolution = std::min(options_.usage_resolution, options_.max_idle / 10);
+    if (now - scratch_.last_used >= resolution) noteUsage(domain, now);
     if (scratch_.kind == cache::EntryKind::Policy) maybeStartBackgroundWork(domain, scratch_, now);
     done(decide(domain, scratch_));
     return nullptr;
@@ -315,6 +316,7 @@ void PolicyService::finish(Job& job, const cache::PolicyRecord& record) {
   if (it != jobs_.end() && it->second.get() == &job) {
     graveyard_.push_back(std::move(it->second));
     jobs_.erase(it);
+    ++jobs_finished_;
     buryFinishedJobs();
   }
 }

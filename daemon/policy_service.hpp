@@ -36,6 +36,10 @@ struct PolicyServiceOptions {
   UnixSeconds failure_ttl = 300;
   UnixSeconds fetch_retry_interval = 300;  // RFC 8461 3.3 suggests no sooner than 5 minutes
   std::chrono::milliseconds usage_flush_interval{60'000};
+  // A lookup stamps last_used only when the stored stamp is older than this (and never
+  // coarser than a tenth of max_idle): max_idle needs no finer clock, and a busy cache
+  // is then not rewritten every flush.
+  UnixSeconds usage_resolution = 3'600;
   std::chrono::milliseconds sweep_interval{3'600'000};
   std::size_t max_background_refreshes = 16;  // started per sweep, so they never all go at once
 };
@@ -55,6 +59,7 @@ class PolicyService final : public PolicySource {
   void flushUsage();   // also called at shutdown
   void sweep();
   std::size_t jobsInFlight() const { return jobs_.size(); }
+  std::uint64_t jobsFinished() const { return jobs_finished_; }
 
  private:
   struct Waiter;
@@ -96,6 +101,7 @@ class PolicyService final : public PolicySource {
   RequestHandle graveyard_timer_;
   bool graveyard_pending_ = false;
   std::unordered_map<std::string, UnixSeconds, StringHash, std::equal_to<>> usage_;
+  std::uint64_t jobs_finished_ = 0;
   RequestHandle flush_timer_;
   RequestHandle sweep_timer_;
 };

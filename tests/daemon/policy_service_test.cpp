@@ -465,14 +465,39 @@ TEST_CASE("store failures answer TEMP on read and still answer on write") {
 
 TEST_CASE("usage stamps are batched, never one store write per query") {
   Fixture f;
+  f.options.txt_check_interval = 400 * 86400;  // no background TXT check writes
+  f.restart();
   f.ask("good.test");
+  f.clock.advance(f.options.usage_resolution);
   const auto writes = f.store.inner.writes();
+  const UnixSeconds used_at = f.clock.now();
   for (int i = 0; i < 1000; ++i) f.ask("good.test");
   CHECK(f.store.inner.writes() == writes);
   f.clock.advance(60);
   f.service->flushUsage();
   CHECK(f.store.inner.writes() == writes + 1);
-  CHECK(f.record("good.test").last_used == f.clock.now() - 60 + 0);
+  CHECK(f.record("good.test").last_used == used_at);
+}
+
+TEST_CASE("a lookup within usage_resolution of the stored stamp records no usage") {
+  Fixture f;
+  f.options.txt_check_interval = 400 * 86400;  // no background TXT check writes
+  f.restart();
+  f.ask("good.test");  // fetched for a waiting query: last_used is now
+  const UnixSeconds fetched_at = f.clock.now();
+  const auto writes = f.store.inner.writes();
+  for (UnixSeconds step : {UnixSeconds{0}, f.options.usage_resolution - 1}) {
+    CAPTURE(step);
+    f.clock.set(fetched_at + step);
+    f.ask("good.test");
+    f.service->flushUsage();
+    CHECK(f.store.inner.writes() == writes);
+  }
+  f.clock.set(fetched_at + f.options.usage_resolution);
+  f.ask("good.test");
+  f.service->flushUsage();
+  CHECK(f.store.inner.writes() == writes + 1);
+  CHECK(f.record("good.test").last_used == fetched_at + f.options.usage_resolution);
 }
 
 TEST_CASE("the sweep deletes expired idle entries and refreshes used policies before expiry") {
@@ -515,13 +540,16 @@ TEST_CASE("the sweep deletes expired idle entries and refreshes used policies be
 TEST_CASE("the periodic timers flush usage and sweep") {
   Fixture f;
   f.options.usage_flush_interval = 1000ms;
+  f.options.txt_check_interval = 400 * 86400;  // no background TXT check writes
   f.restart();
   f.service->startTimers();
   f.ask("good.test");
   const auto writes = f.store.inner.writes();
+  f.clock.advance(f.options.usage_resolution);
   f.ask("good.test");
   f.scheduler.advance(1000ms);
   CHECK(f.store.inner.writes() == writes + 1);
+  f.clock.advance(f.options.usage_resolution);
   f.ask("good.test");
   f.scheduler.advance(1000ms);
   CHECK(f.store.inner.writes() == writes + 2);
