@@ -10,6 +10,8 @@
 #include <event2/util.h>
 #include <grp.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -213,6 +215,12 @@ Listener::~Listener() {
 
 void Listener::acceptTrampoline(evconnlistener*, int fd, sockaddr* sa, int len, void* arg) noexcept {
   auto* self = static_cast<Listener*>(arg);
+  if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+    // Every reply completes a request: send it now. With Nagle a reply written while an
+    // earlier one is unacknowledged waits for the client's delayed ACK (up to 40 ms).
+    const int one = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   try {
     self->on_accept_(fd, sockaddrToString(sa, len));
   } catch (const std::exception& e) {
