@@ -3,6 +3,8 @@
 #include "net/evhttp_https_fetcher.hpp"
 #include "net/getdns_dns_client.hpp"
 
+#include <malloc.h>
+
 namespace mtasts::daemon {
 namespace {
 
@@ -39,7 +41,23 @@ PolicyServiceOptions policyServiceOptions(const Settings& s) {
 
 PolicyService& PolicyStack::startService(cache::PolicyStore& store, const Settings& settings) {
   service = std::make_unique<PolicyService>(*resolver, store, clock, *scheduler, policyServiceOptions(settings));
+  scheduleMemoryTrim();
   return *service;
+}
+
+// A burst of cold lookups (TLS handshakes, DNS answers) leaves the heap with free chunks
+// between live ones; glibc gives back only the top of the heap on its own, so the daemon's
+// RSS would stay at the burst's high-water mark. malloc_trim returns every free page; it
+// runs only when resolves finished since the last trim and none is in flight.
+void PolicyStack::scheduleMemoryTrim() {
+  constexpr std::chrono::seconds TrimCheckInterval{1};
+  trim_timer_ = scheduler->schedule(TrimCheckInterval, [this] {
+    if (service && service->jobsInFlight() == 0 && service->jobsFinished() != trimmed_after_jobs_) {
+      trimmed_after_jobs_ = service->jobsFinished();
+      ::malloc_trim(0);
+    }
+    scheduleMemoryTrim();
+  });
 }
 
 void PolicyStack::reload(const Settings& settings) {

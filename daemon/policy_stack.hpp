@@ -2,7 +2,8 @@
 // client, HTTPS fetcher, event-loop scheduler, system clock, resolver and PolicyService
 // over a PolicyStore the caller owns. Owns everything it builds; lives on the event loop
 // it was given and must be destroyed before that loop. Construction errors are Results
-// (bad dns_servers, unreadable ca_file).
+// (bad dns_servers, unreadable ca_file). Once the service runs, heap memory freed after a
+// burst of resolves is handed back to the system when no resolve is in flight.
 #pragma once
 
 #include "cache/policy_store.hpp"
@@ -14,6 +15,7 @@
 #include "net/event_scheduler.hpp"
 #include "net/https_fetcher.hpp"
 
+#include <cstdint>
 #include <memory>
 
 struct event_base;
@@ -34,6 +36,11 @@ struct PolicyStack {
   // Builds the PolicyService over `store` (opened after any privilege drop).
   PolicyService& startService(cache::PolicyStore& store, const Settings& settings);
   void reload(const Settings& settings);
+
+ private:
+  void scheduleMemoryTrim();
+  RequestHandle trim_timer_;
+  std::uint64_t trimmed_after_jobs_ = 0;
 };
 
 // The resolver and what it needs; with a store also the PolicyService (else see
