@@ -56,6 +56,7 @@ SocketmapConnection::SocketmapConnection(SocketmapServer& server, int fd, std::s
 }
 
 SocketmapConnection::~SocketmapConnection() {
+  if (send_queued_) server_.cancelSend(this);
   slots_.clear();  // cancels outstanding lookups before anything else goes away
   for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
     if (e) event_free(e);
@@ -63,7 +64,7 @@ SocketmapConnection::~SocketmapConnection() {
 }
 
 bool SocketmapConnection::finishedDraining() const {
-  return draining_ && slots_.empty() && outputLength() == 0;
+  return draining_ && slots_.empty() && framed_.empty() && outputLength() == 0;
 }
 
 bool SocketmapConnection::beginDrain() {
@@ -192,8 +193,10 @@ void SocketmapConnection::complete(Slot* slot) {
   if (!processing_) event_active(resume_event_, EV_TIMEOUT, 0);
 }
 
+// Answered replies are framed here and sent by sendFramed() from the server's send event,
+// which runs after every connection readable in this loop turn has been read: one burst of
+// sends wakes a waiting client process once instead of once per reply.
 void SocketmapConnection::flushReplies() {
-  framed_.clear();  // keeps its capacity from one flush to the next
   bool answered = false;
   while (!slots_.empty() && slots_.front()->done) {
     postfix::appendNetstring(framed_, slots_.front()->reply);
@@ -201,9 +204,21 @@ void SocketmapConnection::flushReplies() {
     slots_.pop_front();
     answered = true;
   }
-  if (!framed_.empty()) writeOut(framed_);
+  if (!framed_.empty() && !send_queued_) {
+    send_queued_ = true;
+    server_.queueSend(this);
+  }
   // Idle from the last answer; flushing nothing must not restart the clock.
   if (answered && slots_.empty()) markIdleFromNow();
+}
+
+bool SocketmapConnection::sendFramed() {
+  send_queued_ = false;
+  writeOut(framed_);
+  framed_.clear();  // keeps its capacity from one send to the next
+  if (io_failed_ || finishedDraining()) return false;
+  updateFlowControl();
+  return true;
 }
 
 // With nothing queued, the replies go straight to the socket; only what it does not take

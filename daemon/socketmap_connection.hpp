@@ -42,6 +42,9 @@ class SocketmapConnection {
   // written. Returns true when it can be closed right now.
   bool beginDrain();
   const std::string& peer() const { return peer_; }
+  // Sends the replies framed since the last call (the server's send event); false when
+  // the connection must now be closed.
+  bool sendFramed();
 
  private:
   struct Slot {
@@ -84,7 +87,7 @@ class SocketmapConnection {
   static constexpr std::size_t MaxFreeSlots = 16;
   std::deque<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> free_slots_;
-  std::string framed_;        // replies being written, reused between flushes
+  std::string framed_;        // replies answered, waiting for the server's send event
   std::string partial_;       // received bytes not yet decoded (an incomplete request)
   std::string unsent_;        // replies the socket did not take yet, from unsent_start_
   std::size_t unsent_start_ = 0;
@@ -100,6 +103,7 @@ class SocketmapConnection {
   bool draining_ = false;
   bool processing_ = false;
   bool io_failed_ = false;
+  bool send_queued_ = false;  // in the server's send queue
 };
 
 }  // namespace mtasts::daemon

@@ -7,6 +7,8 @@
 #include <event2/util.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace mtasts::daemon {
 namespace {
 
@@ -23,12 +25,45 @@ constexpr std::size_t ReservedFds = 256;
 }  // namespace
 
 SocketmapServer::SocketmapServer(event_base* base, PolicySource& source, ServerLimits limits)
-    : base_(base), source_(source), limits_(std::move(limits)) {}
+    : base_(base), source_(source), limits_(std::move(limits)) {
+  send_event_ = event_new(base_, -1, 0, &SocketmapServer::sendTrampoline, this);
+  if (!send_event_) throw std::bad_alloc();
+}
 
 SocketmapServer::~SocketmapServer() {
   listeners_.clear();
   connections_.clear();  // each connection cancels its outstanding lookups
   if (shutdown_timer_) event_free(shutdown_timer_);
+  event_free(send_event_);
+}
+
+void SocketmapServer::queueSend(SocketmapConnection* connection) {
+  // Activated now, the event runs in this loop turn after the events already active.
+  if (send_queue_.empty()) event_active(send_event_, EV_TIMEOUT, 0);
+  send_queue_.push_back(connection);
+}
+
+void SocketmapServer::cancelSend(SocketmapConnection* connection) {
+  std::erase(send_queue_, connection);
+  std::replace(sending_.begin(), sending_.end(), connection, static_cast<SocketmapConnection*>(nullptr));
+}
+
+void SocketmapServer::sendTrampoline(int, short, void* arg) noexcept {
+  auto* self = static_cast<SocketmapServer*>(arg);
+  self->sending_.swap(self->send_queue_);
+  for (std::size_t i = 0; i < self->sending_.size(); ++i) {
+    SocketmapConnection* connection = self->sending_[i];
+    if (!connection) continue;  // closed meanwhile
+    bool keep = false;
+    try {
+      keep = connection->sendFramed();
+    } catch (const std::exception& e) {
+      log()->error("closing connection: internal error peer={} error={}", connection->peer(),
+                   escapeForLog(e.what()));
+    }
+    if (!keep) self->closeConnection(connection);
+  }
+  self->sending_.clear();
 }
 
 Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,

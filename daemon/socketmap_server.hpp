@@ -71,6 +71,10 @@ class SocketmapServer {
   void accept(int fd, std::string peer);
   void closeConnection(SocketmapConnection* connection);  // destroys it
   void checkShutdownDone();
+  // Replies are sent in one burst per loop turn (see SocketmapConnection::flushReplies).
+  void queueSend(SocketmapConnection* connection);
+  void cancelSend(SocketmapConnection* connection);
+  static void sendTrampoline(int, short, void* arg) noexcept;
   void ensureFileLimit();
   static void shutdownTimerTrampoline(int, short, void* arg) noexcept;
 
@@ -83,6 +87,9 @@ class SocketmapServer {
   ServerLimits limits_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<SocketmapConnection*, std::unique_ptr<SocketmapConnection>> connections_;
+  std::vector<SocketmapConnection*> send_queue_;
+  std::vector<SocketmapConnection*> sending_;  // the queue being worked through, reused
+  event* send_event_ = nullptr;
   bool draining_ = false;
   std::function<void()> shutdown_done_;
   event* shutdown_timer_ = nullptr;
