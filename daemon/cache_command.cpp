@@ -104,7 +104,7 @@ int runPurge(const std::string& state_dir, const std::string& domain, bool all) 
     return 0;
   }
   const auto key = postfix::normalizePolicyKey(domain);
-  const std::string name = key.domain.empty() ? domain : key.domain;
+  const std::string name = key.domain().empty() ? domain : std::string(key.domain());
   auto erased = (*store)->erase(name);
   if (!erased) {
     std::cerr << "mtastsd: purge failed: " << erased.error().detail << "\n";

@@ -123,8 +123,8 @@ std::string formatQueryReport(const QueryReport& r, const QueryFormat& f) {
 QueryReport runQuery(event_base* base, PolicyResolver& resolver, const std::string& key) {
   QueryReport report;
   auto normalised = postfix::normalizePolicyKey(key);
-  report.domain = normalised.domain.empty() ? key : normalised.domain;
-  if (normalised.domain.empty()) {
+  report.domain = normalised.domain().empty() ? key : std::string(normalised.domain());
+  if (normalised.domain().empty()) {
     report.skip_reason = std::string(normalised.skip_reason);
     return report;
   }

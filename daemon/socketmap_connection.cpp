@@ -142,7 +142,7 @@ void SocketmapConnection::startRequest(std::string_view payload) {
     return;
   }
   auto key = postfix::normalizePolicyKey(request->key);
-  if (key.domain.empty()) {
+  if (key.domain().empty()) {
     log()->debug("not looked up peer={} key={} reason={}", peer_, escapeForLog(request->key), key.skip_reason);
     postfix::appendReply(slot->reply, ReplyStatus::NotFound, {});
     complete(slot);
@@ -153,7 +153,7 @@ void SocketmapConnection::startRequest(std::string_view payload) {
   slot->connection = this;
   slot->tlsrpt = tlsrpt;
   // Capturing the slot alone keeps the callback inside std::function's local storage.
-  auto handle = server_.source_.lookup(key.domain, [slot](const Decision& decision) {
+  auto handle = server_.source_.lookup(key.domain(), [slot](const Decision& decision) {
     SocketmapConnection& self = *slot->connection;
     appendReplyForDecision(slot->reply, decision, slot->tlsrpt, self.server_.limits_.max_reply_size);
     self.complete(slot);

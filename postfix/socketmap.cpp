@@ -2,6 +2,8 @@
 
 #include "common/domain.hpp"
 
+#include <algorithm>
+
 namespace mtasts::postfix {
 namespace {
 
@@ -10,7 +12,11 @@ constexpr std::string_view kSkipIp = "IP literal";
 constexpr std::string_view kSkipInvalid = "invalid name";
 constexpr std::string_view kSkipEmpty = "empty key";
 
-PolicyKey skip(std::string_view reason) { return PolicyKey{std::string(), reason}; }
+PolicyKey skip(std::string_view reason) {
+  PolicyKey key;
+  key.skip_reason = reason;
+  return key;
+}
 
 // A port or service name after "host:" ("25", "smtp", "submission"); Postfix accepts both.
 bool isPortOrService(std::string_view text) noexcept {
@@ -69,8 +75,12 @@ PolicyKey normalizePolicyKey(std::string_view key) {
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (isIpAddressLiteral(host)) return skip(kSkipIp);  // "127.0.0.1" is also LDH-valid
-  if (!isValidHostname(host)) return skip(kSkipInvalid);
-  return PolicyKey{toLowerAscii(host), {}};
+  if (!isValidHostname(host) || host.size() > PolicyKey::MaxDomainBytes) return skip(kSkipInvalid);
+  PolicyKey out;
+  out.length = host.size();
+  std::transform(host.begin(), host.end(), out.chars.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return out;
 }
 
 // dict_sockmap_lookup() splits the reply at the first space and compares the first word

@@ -7,6 +7,8 @@
 
 #include "common/result.hpp"
 
+#include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -21,11 +23,16 @@ struct SocketmapRequest {
 // an empty map name. The key may be empty (normalizePolicyKey() then skips it).
 Result<SocketmapRequest> parseSocketmapRequest(std::string_view payload);
 
-// domain empty => answer NOTFOUND without lookup; skip_reason (a static string) says why:
-// "parent domain query", "IP literal", "invalid name", "empty key".
+// domain() empty => answer NOTFOUND without lookup; skip_reason (a static string) says
+// why: "parent domain query", "IP literal", "invalid name", "empty key". The lower-cased
+// domain is held in the key itself (a valid name has at most 253 bytes), so normalising a
+// key allocates nothing on the lookup path.
 struct PolicyKey {
-  std::string domain;
+  static constexpr std::size_t MaxDomainBytes = 253;
+  std::string_view domain() const { return {chars.data(), length}; }
   std::string_view skip_reason;
+  std::size_t length = 0;
+  std::array<char, MaxDomainBytes> chars{};
 };
 
 // Lowercase (ASCII), one trailing dot stripped; "[host]", "[host]:port" and "host:port"

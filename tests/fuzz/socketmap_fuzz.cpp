@@ -35,11 +35,11 @@ bool isPrintableAscii(std::string_view s) {
 
 void checkKey(std::string_view key) {
   const PolicyKey k = normalizePolicyKey(key);
-  require(k.domain.empty() != k.skip_reason.empty());
-  if (k.domain.empty()) return;
-  require(isValidHostname(k.domain));
-  require(toLowerAscii(k.domain) == k.domain);
-  require(k.domain.size() <= key.size());
+  require(k.domain().empty() != k.skip_reason.empty());
+  if (k.domain().empty()) return;
+  require(isValidHostname(k.domain()));
+  require(toLowerAscii(k.domain()) == k.domain());
+  require(k.domain().size() <= key.size());
   require(key.front() != '.');
 }
 

@@ -88,11 +88,11 @@ TEST_CASE("policy keys are normalised or skipped with a reason") {
   for (const Case& c : cases) {
     CAPTURE(c.key);
     const PolicyKey got = normalizePolicyKey(c.key);
-    INFO("got domain='", got.domain, "' reason='", got.skip_reason, "'");
-    CHECK(got.domain == c.domain);
+    INFO("got domain='", got.domain(), "' reason='", got.skip_reason, "'");
+    CHECK(got.domain() == c.domain);
     CHECK(got.skip_reason == c.reason);
-    CHECK((got.domain.empty() || isValidHostname(got.domain)));
-    CHECK(got.domain.empty() != got.skip_reason.empty());
+    CHECK((got.domain().empty() || isValidHostname(got.domain())));
+    CHECK(got.domain().empty() != got.skip_reason.empty());
   }
 }
 
