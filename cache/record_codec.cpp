@@ -1,5 +1,7 @@
 #include "cache/record_codec.hpp"
 
+#include "cache/record_line_codes.hpp"
+
 #include <spdlog/fmt/fmt.h>
 
 #include <array>
@@ -8,6 +10,10 @@
 
 namespace mtasts::cache {
 namespace {
+
+using detail::LineCode;
+using detail::LineCodes;
+using enum detail::LineCode;
 
 // Wire codes are fixed here, independent of the C++ enum order, so that reordering an
 // enum never changes what is on disk.
@@ -95,6 +101,7 @@ class Reader {
   explicit Reader(std::string_view in) : in_(in) {}
 
   void setVersion(std::uint8_t version) { version_ = version; }
+  std::uint8_t version() const { return version_; }
   std::size_t remaining() const { return in_.size() - pos_; }
 
   Result<void> u8(std::uint8_t& v, const char* field) {
@@ -129,6 +136,11 @@ class Reader {
   Result<void> count(std::size_t& n, std::size_t max, const char* field) {
     std::uint64_t raw = 0;
     if (auto r = bounded(raw, max, 4, "count", field); !r) return r;
+    // Every element takes at least one byte: refuse before the caller sizes a vector.
+    if (raw > remaining()) {
+      return invalid(fmt::format("record {} count {} exceeds the {} bytes left", field, raw,
+                                 remaining()));
+    }
     n = static_cast<std::size_t>(raw);
     return {};
   }
@@ -199,6 +211,35 @@ class Reader {
   std::uint8_t version_ = 0;
 };
 
+// After mode, max_age and mx: the line codes refer to them.
+Result<void> decodeLines(Reader& in, sts::Policy& policy) {
+  std::size_t n = 0;
+  if (auto r = in.count(n, MaxRecordLineCount, "line"); !r) return r;
+  policy.lines.resize(n);  // keeps the first elements and their string capacity
+  LineCodes codes(policy);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& [key, value] = policy.lines[i];
+    std::uint8_t code = Literal;
+    if (in.version() != 1) {
+      if (auto r = in.u8(code, "line code"); !r) return r;
+    }
+    if (code != Literal) {
+      if (codes.expand(code, key, value)) continue;
+      return invalid(code == MxLine
+                         ? fmt::format("record line {} has code 4 (mx) but no mx entry left", i)
+                         : fmt::format("record line {} has unknown code {}", i, code));
+    }
+    if (auto r = in.str(key, "line key"); !r) return r;
+    if (auto r = in.str(value, "line value"); !r) return r;
+    if (in.version() == 1) continue;  // version 1 stored every line literally
+    if (const LineCode would = codes.codeOf(key, value); would != Literal) {
+      return invalid(fmt::format("record line {} is a non-canonical literal line (code {})", i,
+                                 static_cast<unsigned>(would)));
+    }
+  }
+  return {};
+}
+
 Result<void> decodePolicy(Reader& in, sts::Policy& policy) {
   std::uint8_t mode = 0;
   if (auto r = in.u8(mode, "mode"); !r) return r;
@@ -218,13 +259,7 @@ Result<void> decodePolicy(Reader& in, sts::Policy& policy) {
   for (auto& mx : policy.mx) {
     if (auto r = in.str(mx, "mx"); !r) return r;
   }
-  if (auto r = in.count(n, MaxRecordLineCount, "line"); !r) return r;
-  policy.lines.resize(n);
-  for (auto& [key, value] : policy.lines) {
-    if (auto r = in.str(key, "line key"); !r) return r;
-    if (auto r = in.str(value, "line value"); !r) return r;
-  }
-  return {};
+  return decodeLines(in, policy);
 }
 
 Result<void> decodeFailure(Reader& in, std::optional<FailureInfo>& failure) {
@@ -277,7 +312,11 @@ std::string encodeRecord(const PolicyRecord& record) {
   w.uv(record.policy.mx.size());
   for (const auto& mx : record.policy.mx) w.str(mx);
   w.uv(record.policy.lines.size());
+  LineCodes codes(record.policy);
   for (const auto& [key, value] : record.policy.lines) {
+    const LineCode code = codes.codeOf(key, value);
+    w.u8(code);
+    if (code != Literal) continue;
     w.str(key);
     w.str(value);
   }

@@ -21,11 +21,20 @@ namespace mtasts::cache {
 //   u8 version=2, u8 kind (1..3), str txt_id,
 //   sv fetched_at, sv expires_at, sv txt_checked_at, sv last_used,
 //   u8 mode (1 enforce, 2 testing, 3 none), uv max_age (0..MaxAgeCap),
-//   uv mx count, str mx..., uv line count, (str key, str value)...,
+//   uv mx count, str mx..., uv line count, line...,
 //   u8 has_failure (0/1) [sv at, uv type (libtlsrpt code 201..306), str reason, str txt_id]
+// A line is a u8 code. 0: a literal, str key + str value follow. 1..4 stand for a line the
+// fields before it reproduce byte for byte, nothing follows: 1 "version: STSv1", 2 "mode: "
+// + the mode's name, 3 "max_age: " + max_age in decimal (no sign, no leading zero; a value
+// published above the cap stays literal), 4 "mx: " + mx[n] for the n-th line keyed "mx",
+// literal or coded (the parser appends one mx entry per mx line, so pairing by position
+// keeps one literal, e.g. an upper-case name, from shifting the rest). The encoder writes a
+// code whenever one applies; decode refuses a literal a code stands for ("non-canonical
+// literal line"), an unknown code, and code 4 when there is no mx[n].
 // Layout of version 1 (read only; stores of earlier releases): the same fields in the same
 // order, integers little-endian fixed width (times and max_age i64, counts u32, failure type
-// u16), str = u32 length + bytes, and a str policy_text after txt_id that is read and dropped.
+// u16), str = u32 length + bytes, a str policy_text after txt_id that is read and dropped,
+// and every line literal: str key, str value, no code byte.
 // Version 2 is canonical: decodeRecord(b) succeeding implies encodeRecord(result) == b.
 // For version 1 input, decodeRecord(encodeRecord(result)) gives back an equal record.
 inline constexpr std::uint8_t RecordEncodingVersion = 2;

@@ -1,6 +1,7 @@
 // Record encoding version 2 (what encodeRecord writes): round trips, the byte layout pinned
 // by a golden, canonical varints, malformed input refused with a reason, and its size
-// against version 1. Version 1 decoding and the fuzz corpus: record_codec_v1_test.cpp.
+// against version 1. The policy line codes: record_codec_lines_test.cpp. Version 1 decoding
+// and the fuzz corpus: record_codec_v1_test.cpp.
 #include "cache/record_codec.hpp"
 #include "tests/cache/record_v1_writer.hpp"
 #include "tests/cache/test_support.hpp"
@@ -14,33 +15,17 @@
 
 using namespace mtasts;
 using namespace mtasts::cache;
+using mtasts::cache::test::hex;
 using mtasts::cache::test::negativeRecord;
 using mtasts::cache::test::recordDiff;
 using mtasts::cache::test::RecordV1Writer;
 using mtasts::cache::test::sampleRecord;
+using mtasts::cache::test::uv;
 
 namespace {
 
 constexpr std::int64_t Int64Min = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t Int64Max = std::numeric_limits<std::int64_t>::max();
-
-// Unsigned LEB128, written here from the layout, not taken from the codec.
-std::string uv(std::uint64_t v) {
-  std::string s;
-  for (; v >= 0x80; v >>= 7) s.push_back(static_cast<char>((v & 0x7f) | 0x80));
-  s.push_back(static_cast<char>(v));
-  return s;
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char Digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(Digits[c >> 4]);
-    out.push_back(Digits[c & 15]);
-  }
-  return out;
-}
 
 // A small record whose version 2 bytes are spelled out in GoldenHex below.
 PolicyRecord goldenRecord() {
@@ -192,9 +177,18 @@ TEST_CASE("decoding reuses the capacity of the caller's strings") {
   REQUIRE(decodeRecord(encodeRecord(out), out));
   const char* id_buffer = out.txt_id.data();
   const char* mx_buffer = out.policy.mx[0].data();
-  REQUIRE(decodeRecord(encodeRecord(sampleRecord(std::string(31, 'b'))), out));
+  // "mail.example.com" is past the small-string size: a coded line copies it into the
+  // line's own buffer, which the next decode must reuse.
+  REQUIRE(out.policy.lines[2] == std::pair<std::string, std::string>{"mx", "mail.example.com"});
+  const char* line_buffer = out.policy.lines[2].second.data();
+  PolicyRecord next = sampleRecord(std::string(31, 'b'));
+  next.policy.mx[0] = "mail.example.org";
+  next.policy.lines[2].second = "mail.example.org";
+  REQUIRE(decodeRecord(encodeRecord(next), out));
+  CHECK(recordDiff(out, next) == "");
   CHECK(out.txt_id.data() == id_buffer);
   CHECK(out.policy.mx[0].data() == mx_buffer);
+  CHECK(out.policy.lines[2].second.data() == line_buffer);
 }
 
 TEST_CASE("decoding into a used record replaces every field and drops a stale failure") {
@@ -251,6 +245,11 @@ TEST_CASE("decode refuses malformed version 2 records and says why") {
       {"too many mx", spliced(g, MxCount, 1, uv(MaxRecordMxCount + 1)), "mx count 10001 exceeds"},
       {"too many lines", spliced(g, LineCount, 1, uv(MaxRecordLineCount + 1)),
        "line count 40001 exceeds"},
+      // Every element takes a byte at least: refused before a vector is sized for them.
+      {"more mx than bytes left", spliced(g, MxCount, 1, uv(100)),
+       "mx count 100 exceeds the 8 bytes left"},
+      {"more lines than bytes left", spliced(g, LineCount, 1, uv(100)),
+       "line count 100 exceeds the 7 bytes left"},
       {"has_failure not a bool", spliced(g, HasFailure, g.size() - HasFailure, "\x07"),
        "has_failure flag is 7"},
       {"unknown failure type", spliced(g, FailureType, 2, uv(200)), "unknown failure type 200"},

@@ -196,6 +196,12 @@ TEST_CASE("the fuzz target accepts its seed corpus, every truncation and every b
       (startsWith(seed.name, "valid-v2-") ? v2 : v1) += 1;
       CHECK(static_cast<std::uint8_t>(seed.bytes[0]) == (startsWith(seed.name, "valid-v2-") ? 2 : 1));
     }
+    // Seeds named invalid-* pin a refusal: each must stay refused.
+    if (startsWith(seed.name, "invalid-")) {
+      CAPTURE(seed.name);
+      PolicyRecord out;
+      CHECK_FALSE(decodeRecord(seed.bytes, out));
+    }
     inputs.push_back(std::move(seed.bytes));
   }
   CHECK(v1 >= 3);

@@ -1,14 +1,35 @@
 // Helpers for the cache tests: sample records, a field-by-field comparison that says what
-// differs, and a temporary state_dir (mkdtemp) removed when the test ends.
+// differs, byte spelling for the record layout tests (varints written from the documented
+// layout, not by the codec; hex), and a temporary state_dir (mkdtemp) removed at the end.
 #pragma once
 
 #include "cache/policy_record.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace mtasts::cache::test {
+
+// Unsigned LEB128, written here from the layout, not taken from the codec.
+inline std::string uv(std::uint64_t v) {
+  std::string s;
+  for (; v >= 0x80; v >>= 7) s.push_back(static_cast<char>((v & 0x7f) | 0x80));
+  s.push_back(static_cast<char>(v));
+  return s;
+}
+
+inline std::string hex(std::string_view bytes) {
+  static constexpr char Digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(Digits[c >> 4]);
+    out.push_back(Digits[c & 15]);
+  }
+  return out;
+}
 
 inline PolicyRecord sampleRecord(std::string id = "20240101T000000", UnixSeconds fetched = 1'700'000'000) {
   PolicyRecord r;
