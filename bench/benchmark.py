@@ -11,6 +11,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import resource
 import shutil
 import signal
 import socket
@@ -38,10 +40,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (the target's figure), or RssAnon / RssFile: the process's own memory vs
+    pages of mapped files (shared libraries, mtastsd's LMDB map)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -188,11 +192,31 @@ def measure(args, target, is_floor, world):
     r["verify"] = run_load(args, target, "verify", 16, requests=args.domains)
     time.sleep(1.0)
     r["rss_cached_kib"] = rss_kib(target.proc.pid)
+    r["rss_cached_anon_kib"] = rss_kib(target.proc.pid, "RssAnon")
+    r["rss_cached_file_kib"] = rss_kib(target.proc.pid, "RssFile")
     for c in (1, 16, 128):
         r[f"warm{c}"] = run_load(args, target, f"warm c{c}", c, duration=args.warm_seconds)
     r["rss_after_kib"] = rss_kib(target.proc.pid)
     target.stop()
     return r
+
+
+def handshake_floor(world, seconds):
+    """CPU per TLS handshake of `openssl s_time` (new session each time, chain verified
+    against the test CA) with one of the world's policy hosts: what any client built on
+    this OpenSSL pays for the handshake alone, a floor under a cold lookup's CPU."""
+    addr = world.groups[0]["addr"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(["openssl", "s_time", "-connect", f"{addr}:443", "-new", "-time", str(seconds),
+                        "-CAfile", world.ca_file, "-verify", "2"],
+                       capture_output=True, text=True, timeout=seconds + 60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m = re.search(r"(\d+) connections in [\d.]+s", p.stdout)
+    if p.returncode != 0 or not m or int(m.group(1)) == 0:
+        return {"failed": (p.stdout + p.stderr)[-500:]}
+    n = int(m.group(1))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"handshakes": n, "cpu_us_per_handshake": cpu * 1e6 / n}
 
 
 def machine():
@@ -230,6 +254,8 @@ def main():
         with BenchWorld(args.domains, group=args.group) as world:
             world.bind_resolv_conf()
             print(f"world ready in {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+            results["handshake"] = handshake_floor(world, 1 if args.quick else 5)
+            print(f"  openssl s_time: {results['handshake']}", file=sys.stderr, flush=True)
             plan = [("floor", lambda: make_null(args, workdir), True)]
             if args.mtastsd:
                 plan.append(("mtastsd", lambda: make_mtastsd(args, world, workdir), False))

@@ -74,6 +74,9 @@ def _rows(res):
     rows.append(("warm: OK replies", lambda t: _ok_share(res, t, "warm1", "warm16", "warm128"), False))
     rows.append(("RSS idle MiB", lambda t: _mib(_get(res, t, "rss_idle_kib")), False))
     rows.append((f"RSS with {n:,} cached domains MiB", lambda t: _mib(_get(res, t, "rss_cached_kib")), False))
+    rows.append(("  of which anonymous (heap, stacks) MiB", lambda t: _mib(_get(res, t, "rss_cached_anon_kib")), False))
+    rows.append(("  of which mapped files (libraries, LMDB map) MiB",
+                 lambda t: _mib(_get(res, t, "rss_cached_file_kib")), False))
     rows.append(("RSS after warm runs MiB", lambda t: _mib(_get(res, t, "rss_after_kib")), False))
     return rows
 
@@ -106,9 +109,14 @@ def _targets(res):
     m = g("mtastsd", "rss_cached_kib")
     check(f"RSS with {res['args']['domains']:,} cached domains < 16 MiB: {_fmt(_mib(m))} MiB",
           None if m is None else m < 16 * 1024)
+    hs = (res.get("handshake") or {}).get("cpu_us_per_handshake")
     for ph in ("cold1", "cold32"):
         m, p = g("mtastsd", ph, "daemon_cpu_us_per_lookup"), g("peer", ph, "daemon_cpu_us_per_lookup")
-        check(f"{ph} daemon CPU/lookup <= 1/3 peer: {_fmt(m)} vs {_fmt(p)} us ({_ratio(m, p)})",
+        bound = ""
+        if hs and p and p / 3 < hs:
+            bound = (f"; 1/3 of the peer ({_fmt(p / 3)} us) is less than openssl s_time spends on one"
+                     f" handshake ({_fmt(hs)} us)")
+        check(f"{ph} daemon CPU/lookup <= 1/3 peer: {_fmt(m)} vs {_fmt(p)} us ({_ratio(m, p)}){bound}",
               None if m is None or not p else m * 3 <= p)
     return out
 
@@ -128,6 +136,14 @@ def render(res):
         num = [v if isinstance(v, (int, float)) else None for v in vals]
         lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in vals) + f" | {_ratio(num[1], num[2])} | "
                      + (_ratio(num[1], num[0]) if vs_floor else "") + " |")
+    hs = res.get("handshake") or {}
+    if "cpu_us_per_handshake" in hs:
+        lines += ["", f"For scale, cold: `openssl s_time -new` (a TLS handshake only, chain verified against the"
+                      f" test CA, same OpenSSL) with one policy host spent {_fmt(hs['cpu_us_per_handshake'])} us"
+                      f" of client CPU per handshake ({hs['handshakes']:,} handshakes); a cold lookup makes one"
+                      f" handshake plus the DNS queries, the HTTP request and the store write."]
+    elif hs:
+        lines += ["", f"For scale, cold: openssl s_time failed: {hs.get('failed', '')!r}"]
     lines += ["", "Sanity (validation really happens: test CA trusted, others refused):"]
     for t in ("mtastsd", "peer"):
         s = _get(res, t, "sanity")
