@@ -98,7 +98,7 @@ const KeySpec Keys[] = {
      "least time before fetching the same TXT id again after a failure (at least 5m)",
      &S::fetch_retry_interval, 5 * Min, Year},
     {"usage_flush_interval", KeyType::Duration, "60s", true,
-     "how often batched last-used stamps are written", &S::usage_flush_interval, Sec, Day},
+     "how often batched last-used stamps are written (a stamp moves once an hour at most)", &S::usage_flush_interval, Sec, Day},
     {"sweep_interval", KeyType::Duration, "1h", true,
      "how often expired idle entries are deleted", &S::sweep_interval, Min, Year},
     {"lmdb_map_size", KeyType::Size, "64M", false,
