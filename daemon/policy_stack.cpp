@@ -3,6 +3,7 @@
 #include "net/evhttp_https_fetcher.hpp"
 #include "net/getdns_dns_client.hpp"
 
+#include <event2/event.h>
 #include <malloc.h>
 
 namespace mtasts::daemon {
@@ -41,7 +42,11 @@ PolicyServiceOptions policyServiceOptions(const Settings& s) {
 
 PolicyService& PolicyStack::startService(cache::PolicyStore& store, const Settings& settings) {
   service = std::make_unique<PolicyService>(*resolver, store, clock, *scheduler, policyServiceOptions(settings));
-  scheduleMemoryTrim();
+  if (!trim_timer_) {
+    trim_timer_.reset(event_new(base, -1, EV_PERSIST, &PolicyStack::trimTrampoline, this));
+    const timeval every_second{1, 0};
+    if (trim_timer_) event_add(trim_timer_.get(), &every_second);
+  }
   return *service;
 }
 
@@ -49,15 +54,13 @@ PolicyService& PolicyStack::startService(cache::PolicyStore& store, const Settin
 // between live ones; glibc gives back only the top of the heap on its own, so the daemon's
 // RSS would stay at the burst's high-water mark. malloc_trim returns every free page; it
 // runs only when resolves finished since the last trim and none is in flight.
-void PolicyStack::scheduleMemoryTrim() {
-  constexpr std::chrono::seconds TrimCheckInterval{1};
-  trim_timer_ = scheduler->schedule(TrimCheckInterval, [this] {
-    if (service && service->jobsInFlight() == 0 && service->jobsFinished() != trimmed_after_jobs_) {
-      trimmed_after_jobs_ = service->jobsFinished();
-      ::malloc_trim(0);
-    }
-    scheduleMemoryTrim();
-  });
+void PolicyStack::trimTrampoline(int, short, void* arg) noexcept {
+  auto* self = static_cast<PolicyStack*>(arg);
+  PolicyService* service = self->service.get();
+  if (service && service->jobsInFlight() == 0 && service->jobsFinished() != self->trimmed_after_jobs_) {
+    self->trimmed_after_jobs_ = service->jobsFinished();
+    ::malloc_trim(0);
+  }
 }
 
 void PolicyStack::reload(const Settings& settings) {
@@ -68,6 +71,7 @@ void PolicyStack::reload(const Settings& settings) {
 Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Settings& settings,
                                                      cache::PolicyStore* store) {
   auto stack = std::make_unique<PolicyStack>();
+  stack->base = base;
   net::DnsOptions dns_options;
   dns_options.servers = settings.dns_servers;
   dns_options.timeout = settings.dns_timeout;

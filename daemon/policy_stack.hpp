@@ -12,6 +12,7 @@
 #include "daemon/policy_resolver.hpp"
 #include "daemon/policy_service.hpp"
 #include "net/dns_client.hpp"
+#include "net/c_handles.hpp"
 #include "net/event_scheduler.hpp"
 #include "net/https_fetcher.hpp"
 
@@ -26,6 +27,7 @@ ResolverOptions resolverOptions(const Settings& settings);
 PolicyServiceOptions policyServiceOptions(const Settings& settings);
 
 struct PolicyStack {
+  event_base* base = nullptr;  // the loop everything here runs on
   std::unique_ptr<net::DnsClient> dns;
   std::unique_ptr<net::HttpsFetcher> fetcher;
   std::unique_ptr<net::EventScheduler> scheduler;
@@ -38,8 +40,8 @@ struct PolicyStack {
   void reload(const Settings& settings);
 
  private:
-  void scheduleMemoryTrim();
-  RequestHandle trim_timer_;
+  static void trimTrampoline(int, short, void* arg) noexcept;
+  net::EventPtr trim_timer_;  // persistent: checks every second, allocates nothing
   std::uint64_t trimmed_after_jobs_ = 0;
 };
 
