@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 // How Postfix parses what we emit (smtp_tls_policy.c, tls_policy_lookup_one()):
 // - The result is split with mystrtokq(&policy, CHARS_COMMA_SP, CHARS_BRACE), i.e. on runs
@@ -33,25 +36,47 @@ constexpr std::array<std::string_view, 4> kPolicyFailures = {
     "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid", "validation-failure"};
 
 struct MxPattern {
-  std::string match_form;        // lowercased, "*.x" -> ".x"
-  std::string_view original;     // as in the policy, for mx_host_pattern
+  bool wildcard = false;      // "*.x": Postfix's match form is ".x"
+  std::string_view host;      // without "*.", case as in the policy
+  std::string_view original;  // as in the policy, for mx_host_pattern
 };
 
-// Valid patterns in policy order, duplicates (case-insensitive) removed keeping the first.
+char lowerAscii(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string matchForm(const MxPattern& p) {
+  std::string form = p.wildcard ? "." : "";
+  for (char c : p.host) form.push_back(lowerAscii(c));
+  return form;
+}
+
+bool sameMatchForm(const MxPattern& a, const MxPattern& b) noexcept {
+  return a.wildcard == b.wildcard && a.host.size() == b.host.size() &&
+         std::equal(a.host.begin(), a.host.end(), b.host.begin(),
+                    [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
+}
+
+// Above this many patterns duplicates are found with a hash set: a 64 KiB policy can list
+// thousands, and a pairwise check would cost every lookup for that domain milliseconds.
+constexpr std::size_t kLinearDedupLimit = 32;
+
+// Valid patterns in policy order, duplicates (case-insensitive) removed keeping the first,
+// into `out` (cleared; the caller reuses it, so a lookup allocates nothing here).
 // Invalid patterns are skipped: one with ':' or a space would split Postfix's match list.
-std::vector<MxPattern> usablePatterns(const std::vector<std::string>& mx) {
-  std::vector<MxPattern> out;
+void usablePatterns(const std::vector<std::string>& mx, std::vector<MxPattern>& out) {
+  out.clear();
+  std::unordered_set<std::string> seen_forms;
   for (const std::string& pattern : mx) {
     const std::string_view p = pattern;
-    const bool wildcard = p.size() > 2 && p.substr(0, 2) == "*.";
-    const std::string_view host = wildcard ? p.substr(2) : p;
-    if (!isValidHostname(host)) continue;
-    std::string form = (wildcard ? "." : "") + toLowerAscii(host);
-    const bool seen = std::any_of(out.begin(), out.end(),
-                                  [&](const MxPattern& m) { return m.match_form == form; });
-    if (!seen) out.push_back(MxPattern{std::move(form), p});
+    MxPattern m;
+    m.wildcard = p.size() > 2 && p.substr(0, 2) == "*.";
+    m.host = m.wildcard ? p.substr(2) : p;
+    m.original = p;
+    if (!isValidHostname(m.host)) continue;
+    const bool seen = mx.size() <= kLinearDedupLimit
+                          ? std::any_of(out.begin(), out.end(), [&](const MxPattern& o) { return sameMatchForm(o, m); })
+                          : !seen_forms.insert(matchForm(m)).second;
+    if (!seen) out.push_back(m);
   }
-  return out;
 }
 
 std::string_view trimSpaces(std::string_view s) noexcept {
@@ -76,7 +101,8 @@ bool isKnownPolicyFailure(std::string_view value) noexcept {
   return std::find(kPolicyFailures.begin(), kPolicyFailures.end(), value) != kPolicyFailures.end();
 }
 
-void appendPolicyStrings(std::string& out, const StsVerdictInput& in, std::size_t reserve) {
+// Appends policy_string entries to the verdict that starts at out[base].
+void appendPolicyStrings(std::string& out, std::size_t base, const StsVerdictInput& in, std::size_t reserve) {
   if (in.policy_lines == nullptr) return;
   for (const auto& [raw_key, raw_value] : *in.policy_lines) {
     // split_nameval() trims the value, so trim here too: what Postfix reports is what we send.
@@ -84,7 +110,7 @@ void appendPolicyStrings(std::string& out, const StsVerdictInput& in, std::size_
     const std::string_view value = trimSpaces(raw_value);
     if (key.empty() || !isBraceSafe(key) || !isBraceSafe(value)) continue;
     const std::size_t add = 23 + key.size() + value.size();  // " { policy_string = " ": " " }"
-    if (out.size() + add + reserve > kMaxVerdictBytes) return;  // keep the verdict deliverable
+    if (out.size() - base + add + reserve > kMaxVerdictBytes) return;  // keep the verdict deliverable
     out.append(" { policy_string = ").append(key).append(":");
     if (!value.empty()) out.append(" ").append(value);
     out.append(" }");
@@ -97,7 +123,8 @@ bool appendStsVerdict(std::string& out, const StsVerdictInput& in, VerdictFlavou
   if (in.mx == nullptr || in.mx->empty()) return false;
   const bool secure = in.level == "secure";
   if (!secure && in.level != "dane-only") return false;
-  const std::vector<MxPattern> patterns = usablePatterns(*in.mx);
+  thread_local std::vector<MxPattern> patterns;  // views into *in.mx, reused between calls
+  usablePatterns(*in.mx, patterns);
   if (patterns.empty()) return false;
   const bool tlsrpt = flavour == VerdictFlavour::TlsRpt;
   if (tlsrpt && (!isValidHostname(in.policy_domain) ||
@@ -105,25 +132,34 @@ bool appendStsVerdict(std::string& out, const StsVerdictInput& in, VerdictFlavou
     return false;
   }
 
-  std::string verdict(in.level);
+  // Built in place; on any refusal `out` is cut back to what it held.
+  const std::size_t base = out.size();
+  const auto size = [&] { return out.size() - base; };
+  out.append(in.level);
   if (secure) {
-    verdict.append(" match=");
+    out.append(" match=");
     for (std::size_t i = 0; i < patterns.size(); ++i) {
-      if (i > 0) verdict.push_back(':');
-      verdict.append(patterns[i].match_form);
+      if (i > 0) out.push_back(':');
+      if (patterns[i].wildcard) out.push_back('.');
+      for (char c : patterns[i].host) out.push_back(lowerAscii(c));
     }
-    verdict.append(" servername=hostname");
+    out.append(" servername=hostname");
   }
   if (tlsrpt) {
-    verdict.append(" policy_type=sts policy_domain=").append(in.policy_domain);
-    for (const MxPattern& p : patterns) verdict.append(" mx_host_pattern=").append(p.original);
+    out.append(" policy_type=sts policy_domain=").append(in.policy_domain);
+    for (const MxPattern& p : patterns) out.append(" mx_host_pattern=").append(p.original);
     const std::size_t tail = in.policy_failure.empty() ? 0 : 16 + in.policy_failure.size();
-    if (verdict.size() + tail > kMaxVerdictBytes) return false;
-    appendPolicyStrings(verdict, in, tail);
-    if (!in.policy_failure.empty()) verdict.append(" policy_failure=").append(in.policy_failure);
+    if (size() + tail > kMaxVerdictBytes) {
+      out.resize(base);
+      return false;
+    }
+    appendPolicyStrings(out, base, in, tail);
+    if (!in.policy_failure.empty()) out.append(" policy_failure=").append(in.policy_failure);
   }
-  if (verdict.size() > kMaxVerdictBytes) return false;
-  out.append(verdict);
+  if (size() > kMaxVerdictBytes) {
+    out.resize(base);
+    return false;
+  }
   return true;
 }
 

@@ -187,3 +187,40 @@ TEST_CASE("oversized policies drop policy strings but keep the verdict under the
   CHECK_FALSE(appendStsVerdict(out, in, VerdictFlavour::TlsRpt));
   CHECK(out.empty());
 }
+
+TEST_CASE("long mx lists drop case-insensitive duplicates like short ones do") {
+  // Over 32 patterns the duplicate check switches from pairwise to a hash set.
+  for (const int count : {4, 200}) {
+    CAPTURE(count);
+    std::vector<std::string> mx;
+    std::string want = "secure match=";
+    for (int i = 0; i < count; ++i) {
+      const std::string name = "mx" + std::to_string(i) + ".example.com";
+      mx.push_back(name);
+      mx.push_back("MX" + std::to_string(i) + ".Example.COM");  // same match form
+      mx.push_back("*." + name);
+      mx.push_back("*.Mx" + std::to_string(i) + ".example.com");  // same match form
+      want += (i ? ":" : "") + name + ":." + name;
+    }
+    want += " servername=hostname";
+    StsVerdictInput in;
+    in.policy_domain = "example.com";
+    in.mx = &mx;
+    std::string out = "prefix ";
+    REQUIRE(appendStsVerdict(out, in, VerdictFlavour::Plain));
+    CHECK(out == "prefix " + want);
+  }
+}
+
+TEST_CASE("a verdict refused for its size leaves the output as it was") {
+  std::vector<std::string> mx;  // 2,000 distinct 60-byte names: a match= list over 99,000 bytes
+  for (int i = 0; i < 2000; ++i) mx.push_back(std::string(50, 'm') + std::to_string(100000 + i) + ".example");
+  StsVerdictInput in;
+  in.policy_domain = "example.com";
+  in.mx = &mx;
+  for (const auto flavour : {VerdictFlavour::Plain, VerdictFlavour::TlsRpt}) {
+    std::string out = "OK ";
+    CHECK_FALSE(appendStsVerdict(out, in, flavour));
+    CHECK(out == "OK ");
+  }
+}
