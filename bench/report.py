@@ -121,12 +121,17 @@ def _targets(res):
     return out
 
 
+def _rounds(res):
+    return 1 if res["args"].get("quick") else res.get("rounds", 1)
+
+
 def render(res):
     mach = res["machine"]
     lines = [f"Machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']},"
              f" load average at start {' '.join(mach['loadavg'])}.",
              f"Domains: {res['args']['domains']:,} enforce domains ({res['args']['cold1']} cold at c1,"
-             f" the rest cold at c32), warm runs {res['args']['warm_seconds']} s each;"
+             f" the rest cold at c32); warm: {_rounds(res)} interleaved round(s) per concurrency, each target"
+             f" {res['args']['warm_seconds'] / _rounds(res):.2g} s per round, median round shown;"
              f" run took {res.get('wall_s', '-')} s.", "",
              "| figure | floor (null responder) | mtastsd | peer (postfix-mta-sts-resolver) |"
              " mtastsd / peer | mtastsd / floor |",
