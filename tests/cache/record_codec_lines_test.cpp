@@ -4,6 +4,7 @@
 // by a golden; decode refuses a code it cannot satisfy and a literal a code stands for.
 #include "cache/record_codec.hpp"
 #include "sts/policy_parser.hpp"
+#include "tests/cache/decode_checks.hpp"
 #include "tests/cache/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -14,6 +15,8 @@
 
 using namespace mtasts;
 using namespace mtasts::cache;
+using mtasts::cache::test::checkDecodeRefused;
+using mtasts::cache::test::checkEveryTruncationRefused;
 using mtasts::cache::test::hex;
 using mtasts::cache::test::recordDiff;
 using mtasts::cache::test::uv;
@@ -246,22 +249,10 @@ TEST_CASE("decode refuses line codes it cannot satisfy and literals a code stand
   for (const auto& c : cases) {
     CAPTURE(c.name);
     CAPTURE(hex(c.bytes));
-    PolicyRecord out;
-    auto decoded = decodeRecord(c.bytes, out);
-    REQUIRE_FALSE(decoded);
-    CHECK(decoded.error().code == ErrorCode::InvalidInput);
-    CHECK_MESSAGE(decoded.error().detail.find(c.reason) != std::string::npos,
-                  "got: ", decoded.error().detail, " want: ", c.reason);
+    checkDecodeRefused(c.bytes, c.reason);
   }
 }
 
 TEST_CASE("every truncation of a record with coded lines fails cleanly with a reason") {
-  const std::string bytes = goldenPolicyBytes();
-  for (std::size_t len = 0; len < bytes.size(); ++len) {
-    CAPTURE(len);
-    PolicyRecord out;
-    auto decoded = decodeRecord(std::string_view(bytes).substr(0, len), out);
-    REQUIRE_FALSE(decoded);
-    CHECK(decoded.error().code == ErrorCode::InvalidInput);
-  }
+  checkEveryTruncationRefused(goldenPolicyBytes());
 }

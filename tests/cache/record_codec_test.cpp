@@ -3,6 +3,7 @@
 // against version 1. The policy line codes: record_codec_lines_test.cpp. Version 1 decoding
 // and the fuzz corpus: record_codec_v1_test.cpp.
 #include "cache/record_codec.hpp"
+#include "tests/cache/decode_checks.hpp"
 #include "tests/cache/record_v1_writer.hpp"
 #include "tests/cache/test_support.hpp"
 
@@ -15,6 +16,8 @@
 
 using namespace mtasts;
 using namespace mtasts::cache;
+using mtasts::cache::test::checkDecodeRefused;
+using mtasts::cache::test::checkEveryTruncationRefused;
 using mtasts::cache::test::hex;
 using mtasts::cache::test::negativeRecord;
 using mtasts::cache::test::recordDiff;
@@ -201,14 +204,7 @@ TEST_CASE("decoding into a used record replaces every field and drops a stale fa
 
 TEST_CASE("every truncation of a version 2 record fails cleanly with a reason") {
   for (const std::string& bytes : {golden(), encodeRecord(sampleRecord()), encodeRecord(manyMx(3))}) {
-    for (std::size_t len = 0; len < bytes.size(); ++len) {
-      CAPTURE(len);
-      PolicyRecord out;
-      auto decoded = decodeRecord(std::string_view(bytes).substr(0, len), out);
-      REQUIRE_FALSE(decoded);
-      CHECK(decoded.error().code == ErrorCode::InvalidInput);
-      CHECK(decoded.error().detail.find("record") != std::string::npos);
-    }
+    checkEveryTruncationRefused(bytes);
   }
 }
 
@@ -260,12 +256,7 @@ TEST_CASE("decode refuses malformed version 2 records and says why") {
   for (const auto& c : cases) {
     CAPTURE(c.name);
     CAPTURE(hex(c.bytes));
-    PolicyRecord out;
-    auto decoded = decodeRecord(c.bytes, out);
-    REQUIRE_FALSE(decoded);
-    CHECK(decoded.error().code == ErrorCode::InvalidInput);
-    CHECK_MESSAGE(decoded.error().detail.find(c.reason) != std::string::npos,
-                  "got: ", decoded.error().detail, " want: ", c.reason);
+    checkDecodeRefused(c.bytes, c.reason);
   }
 }
 
