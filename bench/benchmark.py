@@ -15,8 +15,6 @@ import platform
 import re
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from bench_world import BenchWorld, EXPECTED_REPLY  # noqa: E402
-from daemon_harness import SocketmapClient, free_port, root_options  # noqa: E402
+from daemon_harness import (SocketmapClient, _argv, free_port, log_tail, root_options,  # noqa: E402
+                            stop_process, wait_listening)
 from world import die_with_parent  # noqa: E402
 import report  # noqa: E402
 
@@ -65,33 +64,16 @@ class Target:
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                          env=self.env, start_new_session=True, preexec_fn=die_with_parent)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited {self.proc.returncode}: {self.log_tail()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not listen on {self.port}: {self.log_tail()}")
+        why = wait_listening(self.proc, self.port, timeout)
+        if why:
+            self.stop()
+            raise RuntimeError(f"{self.name} {why} on port {self.port}: {self.log_tail()}")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
 
     def log_tail(self, n=15):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, n)
 
 
 def make_null(args, workdir):
@@ -107,10 +89,7 @@ def make_mtastsd(args, world, workdir):
             "query_wait_timeout": "5s", "dns_timeout": "2s", "fetch_timeout": "4s",
             "max_connections": "2000"}
     opts.update(root_options(args.mtastsd))
-    argv = [args.mtastsd, "-c", "/dev/null"]
-    for k, v in opts.items():
-        argv += ["-o", f"{k}={v}"]
-    return Target("mtastsd", argv, port, workdir)
+    return Target("mtastsd", _argv(args.mtastsd, opts), port, workdir)
 
 
 def make_peer(args, world, workdir):

@@ -135,6 +135,41 @@ def root_options(binary):
     return dict(_root_opts)
 
 
+def wait_listening(proc, port, timeout):
+    """Waits until 127.0.0.1:port accepts a connection. None once it does, else why not:
+    "exited N" when the process ended first, "did not listen within Ts" at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"exited {proc.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return None
+        except OSError:
+            time.sleep(0.05)
+    return f"did not listen within {timeout}s"
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL to its process group after 15 s; the exit status (None: no process)."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    return proc.returncode if proc else None
+
+
+def log_tail(path, lines):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
 class Daemon:
     def __init__(self, binary, world, config_path="/dev/null", **overrides):
         self.binary = binary
@@ -162,37 +197,20 @@ class Daemon:
 
     def wait_listening(self, timeout):
         """Returns once the listener accepts; raises (after stopping it) if it exits or never does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mtastsd exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"mtastsd did not listen within {timeout}s:\n{self.log()}")
+        why = wait_listening(self.proc, self.port, timeout)
+        if why:
+            self.stop()
+            raise RuntimeError(f"mtastsd {why}:\n{self.log()}")
+        return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        return self.proc.returncode if self.proc else None
+        return stop_process(self.proc)
 
     def client(self):
         return SocketmapClient(self.port)
 
     def log(self, tail=60):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-tail:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, tail)
 
     def __enter__(self):
         return self.start()
