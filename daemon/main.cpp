@@ -104,11 +104,7 @@ class LateSource final : public PolicySource {
   void attach(PolicySource* source) { source_ = source; }
   RequestHandle lookup(std::string_view domain, Callback done) override {
     if (source_) return source_->lookup(domain, std::move(done));
-    Decision d;
-    d.kind = Decision::Kind::TempFail;
-    d.domain = domain;
-    d.reason = "starting";
-    done(d);
+    done(Decision::tempFail(domain, "starting"));
     return nullptr;
   }
 

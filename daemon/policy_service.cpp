@@ -91,11 +91,7 @@ RequestHandle PolicyService::lookup(std::string_view domain, Callback done) {
   auto found = store_.get(domain, scratch_);
   if (!found) {
     log()->error("policy store read failed domain={} error={}", domain, found.error().detail);
-    Decision d;
-    d.kind = Decision::Kind::TempFail;
-    d.domain = domain;
-    d.reason = "mtastsd policy store unreadable";
-    done(d);
+    done(Decision::tempFail(domain, "mtastsd policy store unreadable"));
     return nullptr;
   }
   if (*found && now < scratch_.expires_at) {
@@ -127,10 +123,8 @@ void PolicyService::onWaitTimeout(const std::shared_ptr<Waiter>& waiter, const s
   waiter->done = nullptr;
   Decision d;
   d.domain = domain;
-  if (options_.on_resolve_timeout == PolicyServiceOptions::OnTimeout::Temp) {
-    d.kind = Decision::Kind::TempFail;
-    d.reason = "MTA-STS policy lookup still running";
-  }
+  if (options_.on_resolve_timeout == PolicyServiceOptions::OnTimeout::Temp)
+    d = Decision::tempFail(domain, "MTA-STS policy lookup still running");
   log()->info("resolve still running, answered without policy domain={} answer={}", domain,
               d.kind == Decision::Kind::TempFail ? "TEMP" : "NOTFOUND");
   done(d);

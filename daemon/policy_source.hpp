@@ -23,6 +23,15 @@ struct Decision {
   std::string_view domain;                // the policy domain
   const sts::Policy* policy = nullptr;    // set for Enforce; valid during the callback only
   std::string_view reason;                // for TempFail and for logs
+
+  // "Cannot tell now": Postfix defers the mail and asks again later.
+  static Decision tempFail(std::string_view domain, std::string_view reason) {
+    Decision d;
+    d.kind = Kind::TempFail;
+    d.domain = domain;
+    d.reason = reason;
+    return d;
+  }
 };
 
 // RFC 8461 5: enforce applies; testing only when the admin asked for strict_testing
