@@ -310,12 +310,8 @@ bool SocketmapConnection::onRead() {
 
 bool SocketmapConnection::onResume() {
   flushReplies();
-  if (!draining_ && !reading_paused_ && !partial_.empty()) {
-    // processInput() may keep part of partial_: decode from a copy of the view's bytes.
-    std::string input;
-    input.swap(partial_);
-    if (!processInput(input)) return false;
-  }
+  // processInput() decodes partial_ in place and erases what it took, as after a read.
+  if (!draining_ && !reading_paused_ && !partial_.empty() && !processInput(partial_)) return false;
   if (reading_paused_) updateFlowControl();
   return !io_failed_ && !finishedDraining();
 }
