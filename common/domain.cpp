@@ -189,13 +189,14 @@ IdnaError convertToALabels(std::string_view name, std::string& out) {
   char* raw = nullptr;
   // Non-transitional UTS #46 mapping (case folding, NFC, full stops) then the IDNA2008
   // checks; the A-label round trip of every xn-- label is libidn2's default.
+  const int flags = IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT;
   const int rc = idn2_lookup_u8(reinterpret_cast<const std::uint8_t*>(input.c_str()),
-                                reinterpret_cast<std::uint8_t**>(&raw), IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+                                reinterpret_cast<std::uint8_t**>(&raw), flags);
   const std::unique_ptr<char, Idn2Free> owned(raw);
   if (rc != IDN2_OK) return fromIdn2(rc);
   if (raw == nullptr) return IdnaError::Other;
   std::string_view converted(raw);
-  // A trailing full stop in any spelling ("。") is the root: drop one, as for ASCII.
+  // A trailing full stop in any spelling (U+3002 too) is the root: drop one, as for ASCII.
   if (!converted.empty() && converted.back() == '.') converted.remove_suffix(1);
   if (converted.size() > 253) return IdnaError::NameTooLong;
   return asciiName(converted, out);

@@ -42,7 +42,7 @@ enum class IdnaError : std::uint8_t {
   LeadingCombining,  // a label starts with a combining mark
   BadALabel,         // an xn-- label in the name that is not a valid A-label
   NotHostname,       // converted, but not an LDH hostname (empty label, '_', ' ', ...)
-  IpLiteral,         // converted to an IP address (full-width digits: "１２７.０.０.１")
+  IpLiteral,         // converted to an IP address (full-width digits U+FF11.. map to "1"..)
   Other,             // any other libidn2 failure
 };
 std::string_view idnaErrorText(IdnaError error) noexcept;
@@ -58,10 +58,12 @@ inline constexpr std::size_t MaxIdnaInputBytes = 4 * 253;
 // - A name with a byte >= 0x80 must be UTF-8 and goes through UTS #46 non-transitional
 //   processing with IDNA2008 validity checks (libidn2 idn2_lookup_u8, IDN2_NONTRANSITIONAL,
 //   NFC input), the conversion Postfix >= 3.2 uses for DNS lookups (midna_domain.c,
-//   enable_idna2003_compatibility = no): upper-case U-labels are case-folded ("BÜCHER" is
-//   "bücher"), "ß" and final sigma are kept (not mapped to "ss"/"σ"), U+3002 and other
-//   full stops separate labels, and every xn-- label of such a name must be a valid A-label.
-//   The result must be an LDH hostname and not an IP address.
+//   enable_idna2003_compatibility = no): upper-case U-labels are case-folded ("B\u00dcCHER"
+//   is "b\u00fccher"), sharp s and final sigma are kept (not mapped to "ss" and sigma),
+//   U+3002 and other full stops separate labels, and every xn-- label of such a name must
+//   be a valid A-label. The result must be an LDH hostname and not an IP address.
+//   Stricter than Postfix's ICU options (no CHECK_BIDI/CONTEXTJ there, emoji allowed as
+//   NV8): such names have no policy domain here, so they get no MTA-STS policy.
 // Failure: Error{InvalidInput, idnaErrorText()}.
 Result<std::string> toALabels(std::string_view name);
 
