@@ -1,6 +1,9 @@
 # Every dependency is a Debian 12 package (see README "Dependencies").
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_extra libevent_openssl)
+# libidn2: UTS #46 / IDNA2008 conversion of UTF-8 next hops (common/domain.cpp); getdns
+# already depends on its runtime library.
+pkg_check_modules(LIBIDN2 REQUIRED IMPORTED_TARGET libidn2)
 find_package(OpenSSL 3 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)

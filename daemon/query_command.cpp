@@ -1,5 +1,6 @@
 #include "daemon/query_command.hpp"
 
+#include "common/domain.hpp"
 #include "daemon/policy_source.hpp"
 #include "daemon/socketmap_connection.hpp"
 #include "postfix/socketmap.hpp"
@@ -76,6 +77,7 @@ std::string formatQueryReport(const QueryReport& r, const QueryFormat& f) {
   if (f.json) {
     nlohmann::json j;
     j["domain"] = r.domain;
+    if (!r.unicode_key.empty()) j["unicode_key"] = r.unicode_key;
     j["result"] = summary(r);
     j["exit_code"] = queryExitCode(r);
     j["txt_records"] = r.discovery.records;
@@ -100,6 +102,7 @@ std::string formatQueryReport(const QueryReport& r, const QueryFormat& f) {
   }
   std::ostringstream out;
   out << "domain: " << r.domain << "\n";
+  if (!r.unicode_key.empty()) out << "converted from: " << r.unicode_key << " (UTS #46 non-transitional)\n";
   for (const auto& rec : r.discovery.records) out << "txt: " << rec << "\n";
   if (r.discovery.status == DiscoveryOutcome::Status::Found) out << "id: " << r.discovery.id << "\n";
   if (r.fetch) {
@@ -124,6 +127,7 @@ QueryReport runQuery(event_base* base, PolicyResolver& resolver, const std::stri
   QueryReport report;
   auto normalised = postfix::normalizePolicyKey(key);
   report.domain = normalised.domain().empty() ? key : std::string(normalised.domain());
+  if (!normalised.domain().empty() && hasNonAsciiByte(key)) report.unicode_key = key;
   if (normalised.domain().empty()) {
     report.skip_reason = std::string(normalised.skip_reason);
     return report;

@@ -14,7 +14,8 @@ struct event_base;
 namespace mtasts::daemon {
 
 struct QueryReport {
-  std::string domain;
+  std::string domain;       // the policy domain: the A-label form of a UTF-8 key
+  std::string unicode_key;  // the key as given when it was UTF-8 and converted, else empty
   std::string skip_reason;  // set when the key would get NOTFOUND without any lookup
   DiscoveryOutcome discovery;
   std::optional<FetchOutcome> fetch;

@@ -33,6 +33,21 @@ bool startsWithIpv6Tag(std::string_view text) noexcept {
   return text.size() >= 5 && equalsIgnoreCaseAscii(text.substr(0, 5), "ipv6:");
 }
 
+// Postfix with SMTPUTF8 passes UTF-8 next hops as they are. Their policy domain is the
+// A-label form (toALabels(): what Postfix itself looks up in DNS), so that the cache key,
+// the TXT name, the policy URL, the verdict and every log line name the same ASCII domain.
+// This path allocates (libidn2); pure-ASCII keys never take it.
+PolicyKey fromUnicode(std::string_view host) {
+  std::string alabels;
+  const IdnaError error = convertToALabels(host, alabels);
+  if (error == IdnaError::IpLiteral) return skip(kSkipIp);
+  if (error != IdnaError::None) return skip(idnaErrorText(error));
+  PolicyKey out;
+  out.length = alabels.size();  // <= MaxDomainBytes: convertToALabels() checked the hostname
+  std::copy(alabels.begin(), alabels.end(), out.chars.begin());
+  return out;
+}
+
 }  // namespace
 
 // dict_sockmap.c sends vstring_sprintf("%s %s", sockmap_name, key): the map name is the last
@@ -75,7 +90,10 @@ PolicyKey normalizePolicyKey(std::string_view key) {
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (isIpAddressLiteral(host)) return skip(kSkipIp);  // "127.0.0.1" is also LDH-valid
-  if (!isValidHostname(host) || host.size() > PolicyKey::MaxDomainBytes) return skip(kSkipInvalid);
+  if (!isValidHostname(host) || host.size() > PolicyKey::MaxDomainBytes) {
+    // Only here, off the path of every valid ASCII key, do we look for UTF-8.
+    return hasNonAsciiByte(host) ? fromUnicode(host) : skip(kSkipInvalid);
+  }
   PolicyKey out;
   out.length = host.size();
   std::transform(host.begin(), host.end(), out.chars.begin(),

@@ -24,9 +24,10 @@ struct SocketmapRequest {
 Result<SocketmapRequest> parseSocketmapRequest(std::string_view payload);
 
 // domain() empty => answer NOTFOUND without lookup; skip_reason (a static string) says
-// why: "parent domain query", "IP literal", "invalid name", "empty key". The lower-cased
-// domain is held in the key itself (a valid name has at most 253 bytes), so normalising a
-// key allocates nothing on the lookup path.
+// why: "parent domain query", "IP literal", "invalid name", "empty key", or for a UTF-8
+// name that has no A-label form idnaErrorText()'s "invalid name: <why>". The lower-cased
+// domain is held in the key itself (a valid name has at most 253 bytes), so normalising an
+// ASCII key allocates nothing on the lookup path.
 struct PolicyKey {
   static constexpr std::size_t MaxDomainBytes = 253;
   std::string_view domain() const { return {chars.data(), length}; }
@@ -37,7 +38,9 @@ struct PolicyKey {
 
 // Lowercase (ASCII), one trailing dot stripped; "[host]", "[host]:port" and "host:port"
 // use host; keys starting with '.', IP literals (also [1.2.3.4], [ipv6:...], bare IPv6),
-// empty, invalid names (label > 63, name > 253, non-LDH) -> skip.
+// empty, invalid names (label > 63, name > 253, non-LDH) -> skip. A host with a byte >= 0x80
+// is taken as UTF-8 and becomes its A-label form (toALabels(), common/domain.hpp), or is
+// skipped when it has none; ASCII hosts (xn--... too) keep the checks above and no libidn2.
 PolicyKey normalizePolicyKey(std::string_view key);
 
 enum class ReplyStatus { Ok, NotFound, Temp, Timeout, Perm };

@@ -1,5 +1,6 @@
-// libFuzzer target for the socketmap request parser, the policy-key normaliser and the
-// verdict formatter (postfix/socketmap.hpp, postfix/verdict.hpp). The verdict input is
+// libFuzzer target for the socketmap request parser, the policy-key normaliser with its
+// IDNA conversion (common/domain.hpp toALabels) and the verdict formatter
+// (postfix/socketmap.hpp, postfix/verdict.hpp). The verdict input is
 // derived from the bytes (lines "mx" patterns / "key:value" policy lines) and every emitted
 // verdict is re-parsed with the transcription of Postfix's tokenizer in
 // tests/postfix/postfix_policy_oracle.hpp. Invariants are checked with abort().
@@ -36,11 +37,32 @@ bool isPrintableAscii(std::string_view s) {
 void checkKey(std::string_view key) {
   const PolicyKey k = normalizePolicyKey(key);
   require(k.domain().empty() != k.skip_reason.empty());
+  require(isPrintableAscii(k.skip_reason));
   if (k.domain().empty()) return;
   require(isValidHostname(k.domain()));
+  require(!isIpAddressLiteral(k.domain()));
   require(toLowerAscii(k.domain()) == k.domain());
-  require(k.domain().size() <= key.size());
   require(key.front() != '.');
+  if (!hasNonAsciiByte(key)) {
+    require(k.domain().size() <= key.size());
+    return;
+  }
+  // A UTF-8 key's A-label form is a fixed point: as a key it normalises to itself.
+  require(normalizePolicyKey(k.domain()).domain() == k.domain());
+}
+
+// The IDNA conversion itself: its result is a lower-case LDH name, not an IP address, and
+// converting it again changes nothing; a failure has a printable reason.
+void checkALabels(std::string_view name) {
+  std::string out;
+  const IdnaError error = convertToALabels(name, out);
+  require(isPrintableAscii(idnaErrorText(error)));
+  if (error != IdnaError::None) return;
+  require(isValidHostname(out));
+  require(!isIpAddressLiteral(out));
+  require(toLowerAscii(out) == out);
+  const auto again = toALabels(out);
+  require(again.has_value() && *again == out);
 }
 
 void checkReplies(std::string_view data) {
@@ -114,10 +136,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(request->map_name.find(' ') == std::string_view::npos);
     require(request->map_name.size() + 1 + request->key.size() == bytes.size());
     checkKey(request->key);
+    checkALabels(request->key);
   } else {
     require(bytes.empty() || bytes.front() == ' ' || bytes.find(' ') == std::string_view::npos);
   }
   checkKey(bytes);
+  checkALabels(bytes);
   checkReplies(bytes);
   checkVerdict(bytes);
   return 0;

@@ -81,7 +81,7 @@ TEST_CASE("policy keys are normalised or skipped with a reason") {
       {"example.com:", "", "invalid name"},
       {"a:b:c", "", "invalid name"},
       {"/var/spool/postfix/private/lmtp", "", "invalid name"},
-      {"b\xc3\xbc" "cher.example", "", "invalid name"},
+      {"b\xc3\xbc" "cher.example", "xn--bcher-kva.example", ""},
       {"xn--bcher-kva.example", "xn--bcher-kva.example", ""},
       {std::string("ex\0ample.com", 12), "", "invalid name"},
   };
@@ -94,6 +94,51 @@ TEST_CASE("policy keys are normalised or skipped with a reason") {
     CHECK((got.domain().empty() || isValidHostname(got.domain())));
     CHECK(got.domain().empty() != got.skip_reason.empty());
   }
+}
+
+TEST_CASE("UTF-8 policy keys become their A-label form or are skipped with the IDNA reason") {
+  struct Case { std::string key; std::string domain; std::string reason; };
+  const std::string invalid_utf8 = std::string(idnaErrorText(IdnaError::InvalidUtf8));
+  const Case cases[] = {
+      {"B\xc3\xbc" "cher.example", "xn--bcher-kva.example", ""},
+      {"B\xc3\x9c" "CHER.Example", "xn--bcher-kva.example", ""},
+      {"b\xc3\xbc" "cher.example.", "xn--bcher-kva.example", ""},
+      {"[b\xc3\xbc" "cher.example]:25", "xn--bcher-kva.example", ""},
+      {"[B\xc3\xbc" "cher.example.]", "xn--bcher-kva.example", ""},
+      {"b\xc3\xbc" "cher.example:smtp", "xn--bcher-kva.example", ""},
+      {"mx.b\xc3\xbc" "cher.xn--bcher-kva.example", "mx.xn--bcher-kva.xn--bcher-kva.example", ""},
+      {"\xe4\xb8\xad\xe6\x96\x87.example", "xn--fiq228c.example", ""},
+      {"stra\xc3\x9f" "e.de", "xn--strae-oqa.de", ""},
+      // After NOTFOUND Postfix walks up with a leading ASCII dot: skipped before any IDNA.
+      {".b\xc3\xbc" "cher.example", "", "parent domain query"},
+      {"\xf0\x9f\x92\xa9.example", "", std::string(idnaErrorText(IdnaError::Disallowed))},
+      {"\xc3\x28.example", "", invalid_utf8},
+      {"[\xff]", "", invalid_utf8},
+      {"a\xd8\xa8.example", "", std::string(idnaErrorText(IdnaError::Bidi))},
+      {"\xc3\xbc" + std::string(56, 'a') + ".example", "", std::string(idnaErrorText(IdnaError::LabelTooLong))},
+      {"b\xc3\xbc" "cher.xn--zz.example", "", std::string(idnaErrorText(IdnaError::BadALabel))},
+      {"b\xc3\xbc" "cher..example", "", std::string(idnaErrorText(IdnaError::NotHostname))},
+      {"\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1", "", "IP literal"},
+      {"[\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1]:25", "", "IP literal"},
+      {std::string(20000, '\xc3'), "", std::string(idnaErrorText(IdnaError::NameTooLong))},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.key);
+    const PolicyKey got = normalizePolicyKey(c.key);
+    INFO("got domain='", got.domain(), "' reason='", got.skip_reason, "'");
+    CHECK(got.domain() == c.domain);
+    CHECK(got.skip_reason == c.reason);
+    CHECK((got.domain().empty() || isValidHostname(got.domain())));
+    CHECK(got.domain().empty() != got.skip_reason.empty());
+  }
+}
+
+TEST_CASE("ASCII keys keep their path: an ASCII A-label is not IDNA-checked") {
+  // RFC 5891 5.3 lets a lookup validate an A-label (MAY); Postfix does not for ASCII next
+  // hops and resolves them as they are, so refusing them here would only drop their policy.
+  CHECK(normalizePolicyKey("xn--zz.example").domain() == "xn--zz.example");
+  CHECK(normalizePolicyKey("XN--BCHER-KVA.Example").domain() == "xn--bcher-kva.example");
+  CHECK(normalizePolicyKey("ab--cd.example").domain() == "ab--cd.example");
 }
 
 TEST_CASE("socketmap replies use Postfix's status words") {

@@ -7,6 +7,7 @@ Every row says what the world serves and what mtastsd must answer:
   tlsrpt   acceptable TLS-RPT result types for the failure (tuple), or None when no fetch
            failure is involved. Tuples with two entries mark cases where RFC 8460 leaves the
            classification open.
+  unicode  (only some rows) the domain's U-label spelling; `domain` is its A-label form
 """
 
 FETCH = "sts-policy-fetch-error"
@@ -94,6 +95,12 @@ SCENARIOS = [
     _row("parallel.test", 28, behaviour="slow", note="fresh domain for the 100-parallel test; 0.3 s delay"),
     _failing("nohost.test", 29, (FETCH,), host="none", note="TXT present, mta-sts.<d> does not exist"),
     _row("crlf.test", 30, policy=policy_body("crlf.test", eol="\r\n"), note="CRLF policy"),
+    # An internationalised domain: the world serves its A-label form (DNS, certificate, SNI);
+    # `unicode` is the UTF-8 next hop Postfix with SMTPUTF8 sends (test_idna.py).
+    _row("xn--bcher-kva.test", 41, unicode="b\u00fccher.test",
+         policy=policy_body("xn--bcher-kva.test", mx=["mx.xn--bcher-kva.test", "*.xn--bcher-kva.test"]),
+         reply=secure("mx.xn--bcher-kva.test", ".xn--bcher-kva.test"),
+         note="IDN: enforce policy under the A-label of b\u00fccher.test"),
 ]
 
 BY_DOMAIN = {row["domain"]: row for row in SCENARIOS}
