@@ -30,8 +30,8 @@ void run(const Row* rows, std::size_t n) {
     CAPTURE(r.versions);
     CAPTURE(r.source);
     CAPTURE(r.message);
-    const MaillogEvent ev =
-        parseMaillogLine("May  4 12:00:00 mx postfix/smtp[4242]: " + r.message);
+    const std::string line = "May  4 12:00:00 mx postfix/smtp[4242]: " + r.message;
+    const MaillogEvent ev = parseMaillogLine(line);  // views into `line`
     CHECK(maillogKindName(ev.kind) == maillogKindName(r.kind));
     CHECK(tlsTrustName(ev.trust) == tlsTrustName(r.trust));
     CHECK(static_cast<int>(ev.verify) == static_cast<int>(r.verify));
@@ -158,9 +158,9 @@ TEST_CASE("Postfix 3.11 lines are parsed with the wording of 3.11") {
   };
   for (const TlsCase& c : tls_cases) {
     CAPTURE(c.field);
-    const MaillogEvent ev = parseMaillogLine("May  4 12:00:00 mx postfix/smtp[1]: " + kStatus +
-                                             "conn_use=3, tls=" + c.field +
-                                             ", dsn=2.0.0, status=sent (250 ok)");
+    const std::string line = "May  4 12:00:00 mx postfix/smtp[1]: " + kStatus +
+                             "conn_use=3, tls=" + c.field + ", dsn=2.0.0, status=sent (250 ok)";
+    const MaillogEvent ev = parseMaillogLine(line);
     REQUIRE(ev.kind == MaillogKind::DeliveryStatus);
     CHECK(ev.tls_field == c.field);
     CHECK(ev.tls_level == c.level);

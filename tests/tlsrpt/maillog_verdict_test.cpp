@@ -74,8 +74,8 @@ TEST_CASE("verdicts for the 3.7 log lines equal what Postfix 3.11 sent for the s
   };
   for (const Case& c : cases) {
     CAPTURE(c.line);
-    const auto ev = postfix::parseMaillogLine(std::string("Dec 01 00:39:33 sender postfix/smtp[1]: ") +
-                                              c.line);
+    const std::string line = std::string("Dec 01 00:39:33 sender postfix/smtp[1]: ") + c.line;
+    const auto ev = postfix::parseMaillogLine(line);  // views into `line`
     REQUIRE(ev.kind == postfix::MaillogKind::VerifyFailed);
     const MaillogVerdict v = verdictForVerifyFailure(ev.verify, ev.verify_num, ev.reason);
     const Detail want = detailOf(datagram(c.dgram));
