@@ -4,7 +4,6 @@
 #include "tlsrpt/maillog_nexthop.hpp"
 #include "tlsrpt/maillog_verdict.hpp"
 
-#include <algorithm>
 #include <charconv>
 
 namespace mtasts::tlsrpt {
