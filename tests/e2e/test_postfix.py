@@ -6,7 +6,9 @@ got. Scenarios: e2e_world.py.
 
 Run (root, from the repo root):
   tests/world/run_in_netns.sh /usr/bin/python3 tests/e2e/test_postfix.py --mtastsd PATH
-(or MTASTSD=PATH). CTest passes the built binary. MTASTS_WORLD_KEEP=1 keeps the temp dirs.
+(or MTASTSD=PATH). CTest passes the built binary. MTASTS_WORLD_KEEP=1 keeps the temp dirs;
+MTASTS_E2E_MAILLOG=FILE copies Postfix's maillog_file there at the end (the fixture capture of
+tests/fixtures/maillog/README.md).
 """
 import os
 import shutil
@@ -59,6 +61,9 @@ def setUpModule():
 
 def tearDownModule():
     if "postfix" in ENV:
+        keep_log = os.environ.get("MTASTS_E2E_MAILLOG")  # capture only: asserts nothing
+        if keep_log:
+            shutil.copyfile(ENV["postfix"].log_path, keep_log)
         ENV.pop("postfix").stop()
     keep = os.environ.get("MTASTS_WORLD_KEEP") == "1"
     if "daemon" in ENV:
