@@ -408,6 +408,11 @@ void PolicyService::flushUsage() {
 void PolicyService::sweep() {
   flushUsage();
   const UnixSeconds now = clock_.now();
+  // A used policy that would expire before the next sweep is refreshed now, even if its
+  // refresh point has not come: a short-lived one may get no query in its last quarter,
+  // and once expired, a missing TXT record would end it for good.
+  const UnixSeconds sweep_every =
+      std::chrono::duration_cast<std::chrono::seconds>(options_.sweep_interval).count();
   std::erase_if(warned_at_,
                 [&](const auto& w) { return now - w.second >= options_.fetch_retry_interval; });
   std::vector<std::string> expired_idle;
@@ -417,7 +422,8 @@ void PolicyService::sweep() {
     if (now >= r.expires_at && idle) {
       expired_idle.emplace_back(domain);
     } else if (r.kind == cache::EntryKind::Policy && !idle && jobs_.count(domain) == 0 &&
-               now >= r.fetched_at + refreshAfter(domain, r) &&
+               (now >= r.fetched_at + refreshAfter(domain, r) ||
+                (now < r.expires_at && r.expires_at <= now + sweep_every)) &&
                !(r.last_failure && now - r.last_failure->at < options_.fetch_retry_interval) &&
                due.size() < options_.max_background_refreshes) {
       due.emplace_back(std::string(domain), r);

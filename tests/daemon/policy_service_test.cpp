@@ -734,6 +734,13 @@ TEST_CASE("a short-lived policy is refreshed before it expires while its TXT rec
     CHECK(walk(f, "good.test", f.clock.now() + 3 * Day, 600).not_enforced == 0);
     CHECK(f.fetches("good.test") >= 3 * Day / 7200);
   }
+  SUBCASE("queries every five hours, the hourly sweep refreshes in between") {
+    f.service->startTimers();
+    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    breakTxt(f, "good.test", TxtBreak::NxDomain);
+    CHECK(walk(f, "good.test", f.clock.now() + 3 * Day, 5 * 3600).not_enforced == 0);
+    CHECK(f.fetches("good.test") >= 3 * Day / 7200);
+  }
   CHECK(f.record("good.test").kind == cache::EntryKind::Policy);
 }
 
