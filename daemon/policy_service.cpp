@@ -35,13 +35,16 @@ std::string isoTime(UnixSeconds t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
 }
 
-// What a TXT lookup that gave no usable id answered, escaped for a log line.
+// A TXT lookup that gave no usable id: a headline for the log line, and what it answered
+// (escaped, for a txt="..." field).
+const char* txtHeadline(const DiscoveryOutcome& outcome) {
+  return outcome.status == DiscoveryOutcome::Status::DnsFailed ? "TXT lookup failed"
+                                                               : "no usable MTA-STS TXT record";
+}
+
 std::string txtProblem(const DiscoveryOutcome& outcome) {
-  using Status = DiscoveryOutcome::Status;
-  const char* what = outcome.status == Status::DnsFailed       ? "lookup failed: "
-                     : outcome.status == Status::InvalidRecord ? "invalid record: "
-                                                               : "";
-  return what + escapeForLog(outcome.detail);
+  const bool invalid = outcome.status == DiscoveryOutcome::Status::InvalidRecord;
+  return (invalid ? "invalid record: " : "") + escapeForLog(outcome.detail);
 }
 
 }  // namespace
@@ -57,7 +60,9 @@ struct PolicyService::Job {
   bool has_cached = false;
   cache::PolicyRecord cached;  // the entry as it was when the job started
   bool force_fetch = false;    // proactive refresh: fetch even if the id is unchanged
-  std::string txt_problem;     // a refresh fetching without a usable TXT id: what TXT said
+  // A refresh fetching without a usable TXT id: what the TXT lookup said, for the log.
+  const char* txt_headline = "";
+  std::string txt_problem;
   bool finished = false;
   RequestHandle discovery;
   RequestHandle fetch;
@@ -240,16 +245,16 @@ void PolicyService::keepOrRefreshWithoutTxt(Job& job, const DiscoveryOutcome& ou
   // instead of every query starting a new TXT query.
   job.cached.txt_checked_at = now;
   const bool none = job.cached.policy.mode == sts::Mode::None;
-  std::string txt = txtProblem(outcome);
   if (job.force_fetch && !none) {
-    job.txt_problem = std::move(txt);
+    job.txt_headline = txtHeadline(outcome);
+    job.txt_problem = txtProblem(outcome);
     return startFetch(job, job.cached.txt_id);  // no valid id came back: keep the cached one
   }
   if (!none) {
     warnRefresh(job.domain, now,
-                fmt::format("TXT lookup gave no usable record, keeping cached policy domain={} "
-                            "txt=\"{}\" id={} valid_until={}",
-                            job.domain, txt, job.cached.txt_id, isoTime(job.cached.expires_at)));
+                fmt::format("{}, keeping cached policy domain={} txt=\"{}\" id={} valid_until={}",
+                            txtHeadline(outcome), job.domain, txtProblem(outcome),
+                            job.cached.txt_id, isoTime(job.cached.expires_at)));
   }
   store(job.domain, job.cached);
   finish(job, job.cached);
@@ -284,9 +289,10 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
                 sts::modeName(record.policy.mode), record.policy.max_age);
     if (!job.txt_problem.empty()) {
       warnRefresh(job.domain, now,
-                  fmt::format("TXT lookup gave no usable record, cached policy refreshed over HTTPS "
-                              "domain={} txt=\"{}\" id={} valid_until={}",
-                              job.domain, job.txt_problem, id, isoTime(record.expires_at)));
+                  fmt::format("{}, cached policy refreshed over HTTPS anyway domain={} "
+                              "txt=\"{}\" id={} valid_until={}",
+                              job.txt_headline, job.domain, job.txt_problem, id,
+                              isoTime(record.expires_at)));
     }
     store(job.domain, record);
     return finish(job, record);
