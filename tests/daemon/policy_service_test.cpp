@@ -762,23 +762,32 @@ TEST_CASE("a failed TXT lookup is stamped like an answered one: 10 queries make 
 }
 
 TEST_CASE("refresh failures of a cached mode none are not warned about") {
-  for (TxtBreak how : {TxtBreak::NxDomain, TxtBreak::ServFail, TxtBreak::Invalid}) {
-    CAPTURE(txtBreakName(how));
+  // Without a break the TXT record stays and only the policy host is down.
+  for (std::optional<TxtBreak> how : {std::optional<TxtBreak>{}, std::optional{TxtBreak::NxDomain},
+                                      std::optional{TxtBreak::ServFail}, std::optional{TxtBreak::Invalid}}) {
+    const std::string name = how ? txtBreakName(*how) : "TXT fine, host down";
+    CAPTURE(name);
     Fixture f;
     mtasts::testing::LogCapture log("policy");
     f.publish("none.test", "n1", "version: STSv1\nmode: none\nmax_age: 86400\n");
     REQUIRE(f.ask("none.test").kind == Decision::Kind::NoPolicy);
     const auto cached = f.record("none.test");
     REQUIRE(cached.policy.mode == sts::Mode::None);
-    breakTxt(f, "none.test", how);
+    if (how) breakTxt(f, "none.test", *how);
     f.fetcher.setFailure("mta-sts.none.test", TlsRptResultType::StsPolicyFetchError, "refused");
     // Kept (not enforced) until it expires, re-checked and refreshed in the meantime.
-    for (UnixSeconds t = 60; f.clock.now() + 60 < cached.expires_at; t += 60) {
+    while (f.clock.now() + 60 < cached.expires_at) {
       f.advance(60);
       CHECK(f.ask("none.test").kind == Decision::Kind::NoPolicy);
       f.settle();
     }
     CHECK(f.txtQueries("none.test") > 1);
+    if (how) {
+      CHECK(f.fetches("none.test") == 1);  // blocking TXT downgrades nothing: no refetch
+    } else {
+      CHECK(f.fetches("none.test") > 1);  // the refresh was tried and failed
+      REQUIRE(f.record("none.test").last_failure.has_value());
+    }
     CHECK(log.warnings({"none.test"}) == 0);
     CHECK(f.record("none.test").kind == cache::EntryKind::Policy);
   }
