@@ -2,7 +2,10 @@
 
 #include "common/log.hpp"
 
+#include <fmt/chrono.h>
+
 #include <algorithm>
+#include <ctime>
 #include <utility>
 
 namespace mtasts::daemon {
@@ -28,6 +31,22 @@ std::string bounded(std::string text) {
   return text;
 }
 
+std::string isoTime(UnixSeconds t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
+}
+
+// A TXT lookup that gave no usable id: a headline for the log line, and what it answered
+// (escaped, for a txt="..." field).
+const char* txtHeadline(const DiscoveryOutcome& outcome) {
+  return outcome.status == DiscoveryOutcome::Status::DnsFailed ? "TXT lookup failed"
+                                                               : "no usable MTA-STS TXT record";
+}
+
+std::string txtProblem(const DiscoveryOutcome& outcome) {
+  const bool invalid = outcome.status == DiscoveryOutcome::Status::InvalidRecord;
+  return (invalid ? "invalid record: " : "") + escapeForLog(outcome.detail);
+}
+
 }  // namespace
 
 struct PolicyService::Waiter {
@@ -41,6 +60,9 @@ struct PolicyService::Job {
   bool has_cached = false;
   cache::PolicyRecord cached;  // the entry as it was when the job started
   bool force_fetch = false;    // proactive refresh: fetch even if the id is unchanged
+  // A refresh fetching without a usable TXT id: what the TXT lookup said, for the log.
+  const char* txt_headline = "";
+  std::string txt_problem;
   bool finished = false;
   RequestHandle discovery;
   RequestHandle fetch;
@@ -175,24 +197,16 @@ void PolicyService::onDiscovered(Job& job, DiscoveryOutcome outcome) {
   const bool have_valid = job.has_cached && validPolicy(job.cached, now);
   using Status = DiscoveryOutcome::Status;
 
-  if (outcome.status == Status::DnsFailed) {
-    log()->warn("TXT lookup failed domain={} detail={}", job.domain, escapeForLog(outcome.detail));
-    // RFC 8461 3.3: with a valid cached policy, keep applying it.
-    if (have_valid) return finish(job, job.cached);
-    return finishNoPolicy(job, cache::EntryKind::LookupFailed, options_.failure_ttl,
-                          "TXT lookup failed: " + outcome.detail);
-  }
   if (outcome.status != Status::Found) {
+    if (have_valid) return keepOrRefreshWithoutTxt(job, outcome, now);
+    if (outcome.status == Status::DnsFailed) {
+      log()->warn("TXT lookup failed domain={} detail={}", job.domain, escapeForLog(outcome.detail));
+      return finishNoPolicy(job, cache::EntryKind::LookupFailed, options_.failure_ttl,
+                            "TXT lookup failed: " + outcome.detail);
+    }
     if (outcome.status == Status::InvalidRecord) {
       log()->warn("invalid MTA-STS TXT record domain={} reason={}", job.domain,
                   escapeForLog(outcome.detail));
-    }
-    if (have_valid) {
-      // The record vanished or broke, but a valid policy must still be applied until it
-      // expires (RFC 8461 3.3, 10.2).
-      job.cached.txt_checked_at = now;
-      store(job.domain, job.cached);
-      return finish(job, job.cached);
     }
     return finishNoPolicy(job, cache::EntryKind::NoPolicy, options_.negative_ttl, outcome.detail);
   }
@@ -217,7 +231,36 @@ void PolicyService::onDiscovered(Job& job, DiscoveryOutcome outcome) {
                           failure->at + options_.fetch_retry_interval - now,
                           "fetch of this id failed recently");
   }
-  auto id = outcome.id;
+  startFetch(job, outcome.id);
+}
+
+// RFC 8461 3.3 and 10.2: a valid cached policy stays applied until it expires, and is
+// refreshed over HTTPS whatever the TXT lookup answered (failure, no record, several or
+// an invalid one), so that an attacker who controls only DNS cannot let it lapse. A
+// cached mode none is exempt: blocking its TXT downgrades nothing, and refetching it
+// would keep a withdrawn "none" alive forever.
+void PolicyService::keepOrRefreshWithoutTxt(Job& job, const DiscoveryOutcome& outcome,
+                                            UnixSeconds now) {
+  // A failed lookup is stamped too, so that the next one waits txt_check_interval
+  // instead of every query starting a new TXT query.
+  job.cached.txt_checked_at = now;
+  const bool none = job.cached.policy.mode == sts::Mode::None;
+  if (job.force_fetch && !none) {
+    job.txt_headline = txtHeadline(outcome);
+    job.txt_problem = txtProblem(outcome);
+    return startFetch(job, job.cached.txt_id);  // no valid id came back: keep the cached one
+  }
+  if (!none) {
+    warnRefresh(job.domain, now,
+                fmt::format("{}, keeping cached policy domain={} txt=\"{}\" id={} valid_until={}",
+                            txtHeadline(outcome), job.domain, txtProblem(outcome),
+                            job.cached.txt_id, isoTime(job.cached.expires_at)));
+  }
+  store(job.domain, job.cached);
+  finish(job, job.cached);
+}
+
+void PolicyService::startFetch(Job& job, const std::string& id) {
   job.fetch = resolver_.fetch(job.domain, [this, &job, id](FetchOutcome fetched) {
     onFetched(job, id, std::move(fetched));
   });
@@ -244,6 +287,13 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
     record.last_used = last_used;
     log()->info("policy fetched domain={} id={} mode={} max_age={}", job.domain, id,
                 sts::modeName(record.policy.mode), record.policy.max_age);
+    if (!job.txt_problem.empty()) {
+      warnRefresh(job.domain, now,
+                  fmt::format("{}, cached policy refreshed over HTTPS anyway domain={} "
+                              "txt=\"{}\" id={} valid_until={}",
+                              job.txt_headline, job.domain, job.txt_problem, id,
+                              isoTime(record.expires_at)));
+    }
     store(job.domain, record);
     return finish(job, record);
   }
@@ -251,8 +301,14 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
   cache::FailureInfo failure{now, outcome.failure, bounded(outcome.detail), id};
   if (have_valid) {
     if (job.cached.policy.mode != sts::Mode::None) {
-      log()->warn("policy refresh failed, keeping cached policy domain={} id={} type={} reason={}",
-                  job.domain, id, tlsRptResultTypeName(outcome.failure), escapeForLog(outcome.detail));
+      const bool txt_failed = !job.txt_problem.empty();
+      const std::string txt = txt_failed ? fmt::format(" txt=\"{}\"", job.txt_problem) : "";
+      warnRefresh(job.domain, now,
+                  fmt::format("policy refresh failed, keeping cached policy domain={} failed={}{} "
+                              "fetch_type={} fetch_reason=\"{}\" id={} valid_until={}",
+                              job.domain, txt_failed ? "txt,fetch" : "fetch", txt,
+                              tlsRptResultTypeName(outcome.failure), escapeForLog(outcome.detail),
+                              id, isoTime(job.cached.expires_at)));
     }
     job.cached.last_failure = failure;
     job.cached.txt_checked_at = now;
@@ -324,6 +380,20 @@ void PolicyService::buryFinishedJobs() {
   });
 }
 
+// One warning per domain per fetch_retry_interval; the ones in between go to debug.
+void PolicyService::warnRefresh(const std::string& domain, UnixSeconds now,
+                                const std::string& line) {
+  auto [it, first] = warned_at_.try_emplace(domain, now);
+  if (!first) {
+    if (now - it->second < options_.fetch_retry_interval) {
+      log()->debug("{}", line);
+      return;
+    }
+    it->second = now;
+  }
+  log()->warn("{}", line);
+}
+
 void PolicyService::noteUsage(std::string_view domain, UnixSeconds now) {
   auto it = usage_.find(domain);
   if (it != usage_.end()) {
@@ -344,6 +414,13 @@ void PolicyService::flushUsage() {
 void PolicyService::sweep() {
   flushUsage();
   const UnixSeconds now = clock_.now();
+  // A used policy that would expire before the next sweep is refreshed now, even if its
+  // refresh point has not come: a short-lived one may get no query in its last quarter,
+  // and once expired, a missing TXT record would end it for good.
+  const UnixSeconds sweep_every =
+      std::chrono::duration_cast<std::chrono::seconds>(options_.sweep_interval).count();
+  std::erase_if(warned_at_,
+                [&](const auto& w) { return now - w.second >= options_.fetch_retry_interval; });
   std::vector<std::string> expired_idle;
   std::vector<std::pair<std::string, cache::PolicyRecord>> due;
   auto visited = store_.forEach([&](std::string_view domain, const cache::PolicyRecord& r) {
@@ -351,7 +428,8 @@ void PolicyService::sweep() {
     if (now >= r.expires_at && idle) {
       expired_idle.emplace_back(domain);
     } else if (r.kind == cache::EntryKind::Policy && !idle && jobs_.count(domain) == 0 &&
-               now >= r.fetched_at + refreshAfter(domain, r) &&
+               (now >= r.fetched_at + refreshAfter(domain, r) ||
+                (now < r.expires_at && r.expires_at <= now + sweep_every)) &&
                !(r.last_failure && now - r.last_failure->at < options_.fetch_retry_interval) &&
                due.size() < options_.max_background_refreshes) {
       due.emplace_back(std::string(domain), r);

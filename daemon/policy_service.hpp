@@ -5,6 +5,8 @@
 //    cache;
 //  - cached policies are re-checked (TXT id) and refreshed (fetch) in the background; a
 //    failure never replaces a valid policy, and only a successful fetch resets fetched_at;
+//    a due refresh fetches whatever the TXT lookup answered (RFC 8461 10.2), and refresh
+//    failures warn at most once per domain per fetch_retry_interval;
 //  - usage stamps are batched; a periodic sweep deletes expired idle entries and starts
 //    proactive refreshes of used policies.
 // Runs on the event loop only. Store errors become TempFail decisions and error logs.
@@ -70,7 +72,10 @@ class PolicyService final : public PolicySource {
   void maybeStartBackgroundWork(std::string_view domain, const cache::PolicyRecord& record,
                                 UnixSeconds now);
   void onDiscovered(Job& job, DiscoveryOutcome outcome);
+  void keepOrRefreshWithoutTxt(Job& job, const DiscoveryOutcome& outcome, UnixSeconds now);
+  void startFetch(Job& job, const std::string& id);
   void onFetched(Job& job, const std::string& id, FetchOutcome outcome);
+  void warnRefresh(const std::string& domain, UnixSeconds now, const std::string& line);
   void store(const std::string& domain, const cache::PolicyRecord& record);
   void finish(Job& job, const cache::PolicyRecord& record);
   void finishNoPolicy(Job& job, cache::EntryKind kind, UnixSeconds ttl, std::string why);
@@ -101,6 +106,8 @@ class PolicyService final : public PolicySource {
   RequestHandle graveyard_timer_;
   bool graveyard_pending_ = false;
   std::unordered_map<std::string, UnixSeconds, StringHash, std::equal_to<>> usage_;
+  // Last refresh warning per domain: at most one per fetch_retry_interval (pruned by sweep).
+  std::unordered_map<std::string, UnixSeconds, StringHash, std::equal_to<>> warned_at_;
   std::uint64_t jobs_finished_ = 0;
   RequestHandle flush_timer_;
   RequestHandle sweep_timer_;

@@ -2,10 +2,13 @@
 #include "cache/memory_policy_store.hpp"
 #include "daemon/policy_service.hpp"
 #include "tests/fakes/fake_network.hpp"
+#include "tests/fakes/log_capture.hpp"
 #include "tests/fakes/manual_scheduler.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/chrono.h>
 
+#include <ctime>
 #include <optional>
 
 using namespace mtasts;
@@ -553,4 +556,256 @@ TEST_CASE("the periodic timers flush usage and sweep") {
   f.ask("good.test");
   f.scheduler.advance(1000ms);
   CHECK(f.store.inner.writes() == writes + 2);
+}
+
+// ---- RFC 8461 3.3, 10.2: a cached policy is refreshed whatever the TXT record says ----
+
+namespace {
+
+enum class TxtBreak { NxDomain, ServFail, Invalid, TwoRecords };
+
+std::string txtBreakName(TxtBreak b) {
+  switch (b) {
+    case TxtBreak::NxDomain: return "NXDOMAIN";
+    case TxtBreak::ServFail: return "SERVFAIL";
+    case TxtBreak::Invalid: return "invalid record";
+    case TxtBreak::TwoRecords: return "two STS records";
+  }
+  return "?";
+}
+
+// What a DNS-only attacker (or a broken zone) makes the TXT lookup answer.
+void breakTxt(Fixture& f, const std::string& domain, TxtBreak how) {
+  const std::string name = "_mta-sts." + domain;
+  switch (how) {
+    case TxtBreak::NxDomain: f.dns.setTxtStatus(name, net::DnsStatus::NoRecord); break;
+    case TxtBreak::ServFail: f.dns.setTxtStatus(name, net::DnsStatus::Failed, "SERVFAIL"); break;
+    case TxtBreak::Invalid: f.dns.setTxt(name, {{"v=STSv1; id=" + std::string(33, 'a') + ";"}}); break;
+    case TxtBreak::TwoRecords: f.dns.setTxt(name, {{"v=STSv1; id=a;"}, {"v=STSv1; id=b;"}}); break;
+  }
+}
+
+// Asks every `step` seconds until `until` (clock time); counts the answers that were not
+// Enforce and the clock times at which a new warning appeared.
+struct Walk {
+  int asked = 0;
+  int not_enforced = 0;
+  UnixSeconds first_lapse = 0;
+  std::vector<UnixSeconds> warned_at;
+};
+
+Walk walk(Fixture& f, const std::string& domain, UnixSeconds until, UnixSeconds step,
+          const mtasts::testing::LogCapture* log = nullptr) {
+  Walk w;
+  std::size_t warnings = log ? log->warnings({domain}) : 0;
+  while (f.clock.now() + step <= until) {
+    // A minute at a time, so that the service's timers (if started) see the right time
+    // and what they start is answered within that minute.
+    for (UnixSeconds moved = 0; moved < step;) {
+      const UnixSeconds tick = std::min<UnixSeconds>(60, step - moved);
+      f.advance(tick);
+      f.settle();
+      moved += tick;
+    }
+    const auto a = f.ask(domain);
+    f.settle();
+    ++w.asked;
+    if (a.kind != Decision::Kind::Enforce) {
+      if (w.not_enforced++ == 0) w.first_lapse = f.clock.now();
+    }
+    if (log) {
+      const std::size_t now_warnings = log->warnings({domain});
+      for (; warnings < now_warnings; ++warnings) w.warned_at.push_back(f.clock.now());
+    }
+  }
+  return w;
+}
+
+std::string isoTime(UnixSeconds t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
+}
+
+constexpr UnixSeconds Day = 86400;
+
+}  // namespace
+
+TEST_CASE("an enforce policy is refetched daily over HTTPS and never lapses while its TXT record is broken") {
+  for (TxtBreak how : {TxtBreak::NxDomain, TxtBreak::ServFail, TxtBreak::Invalid, TxtBreak::TwoRecords}) {
+    CAPTURE(txtBreakName(how));
+    Fixture f;
+    mtasts::testing::LogCapture log("policy");
+    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);  // max_age 604800
+    const UnixSeconds start = f.clock.now();
+    breakTxt(f, "good.test", how);
+
+    // Fifteen days, a query every three hours: twice the policy's max_age.
+    const Walk w = walk(f, "good.test", start + 15 * Day, 3 * 3600, &log);
+    CHECK(w.not_enforced == 0);
+    CAPTURE(w.first_lapse - start);
+    // refresh_interval is 1 day +-10%, seen at the next query: 13 to 16 refetches.
+    const int refetches = f.fetches("good.test") - 1;
+    CHECK(refetches >= 13);
+    CHECK(refetches <= 16);
+    const auto r = f.record("good.test");
+    CHECK(r.kind == cache::EntryKind::Policy);
+    CHECK(r.txt_id == "id1");  // no valid id came back: the cached one is kept
+    CHECK(r.fetched_at > f.clock.now() - 2 * Day);
+    CHECK(r.expires_at == r.fetched_at + 604800);
+    // Each query after a TXT check interval sees the broken TXT and says so.
+    CHECK(log.warnings({"good.test", "TXT"}) >= 100);
+  }
+}
+
+TEST_CASE("a policy host outage while TXT is broken keeps the policy, warns once per retry interval, then recovers") {
+  for (TxtBreak how : {TxtBreak::NxDomain, TxtBreak::ServFail}) {
+    CAPTURE(txtBreakName(how));
+    Fixture f;
+    mtasts::testing::LogCapture log("policy");
+    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    const UnixSeconds start = f.clock.now();
+    breakTxt(f, "good.test", how);
+
+    // Two days of normal life, then the host fails for three days. Queries every minute
+    // during the outage, so the warning rate is set by the service, not by the queries.
+    CHECK(walk(f, "good.test", start + 2 * Day, 3 * 3600).not_enforced == 0);
+    const auto before = f.record("good.test");
+    CHECK(before.fetched_at > start);  // refreshed on day 1 already
+    f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "connection refused");
+    log.clear();
+    const int fetches_before = f.fetches("good.test");
+    const Walk outage = walk(f, "good.test", start + 5 * Day, 60, &log);
+    CHECK(outage.not_enforced == 0);
+    const auto during = f.record("good.test");
+    CHECK(during.fetched_at == before.fetched_at);  // a failure never extends the policy
+    CHECK(during.expires_at == before.expires_at);
+    REQUIRE(during.last_failure.has_value());
+    CHECK(during.last_failure->txt_id == "id1");
+
+    // Retried at the retry interval, warned at most once per domain per retry interval.
+    const int retries = f.fetches("good.test") - fetches_before;
+    CHECK(retries > 0);
+    CHECK(retries <= 3 * Day / f.options.fetch_retry_interval + 1);
+    REQUIRE_FALSE(outage.warned_at.empty());
+    for (std::size_t i = 1; i < outage.warned_at.size(); ++i) {
+      CAPTURE(i);
+      CHECK(outage.warned_at[i] - outage.warned_at[i - 1] >= f.options.fetch_retry_interval);
+    }
+    // The first refresh is due about a day after the last success; from then on a
+    // failure every retry interval, each warned.
+    CHECK(retries >= Day / f.options.fetch_retry_interval);
+    CHECK(log.warnings({"good.test", "policy refresh failed"}) == static_cast<std::size_t>(retries));
+    const auto warned = log.matching(spdlog::level::warn, {"good.test", "keeping cached policy"});
+    REQUIRE_FALSE(warned.empty());
+    const std::string& line = warned.back();
+    CAPTURE(line);
+    CHECK(line.find("failed=txt,fetch") != std::string::npos);
+    CHECK(line.find("connection refused") != std::string::npos);
+    CHECK(line.find("valid_until=" + isoTime(before.expires_at)) != std::string::npos);
+
+    // The host comes back: the next retry refreshes, and life goes on for ten more days.
+    f.fetcher.setBody("mta-sts.good.test", EnforceBody);
+    const Walk after = walk(f, "good.test", start + 15 * Day, 3 * 3600);
+    CHECK(after.not_enforced == 0);
+    const auto r = f.record("good.test");
+    CHECK(r.fetched_at > start + 13 * Day);
+    CHECK_FALSE(r.last_failure.has_value());
+  }
+}
+
+TEST_CASE("with TXT broken and the policy host down, a cached policy is applied until it expires, not longer") {
+  Fixture f;
+  mtasts::testing::LogCapture log("policy");
+  REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+  const auto first = f.record("good.test");
+  breakTxt(f, "good.test", TxtBreak::NxDomain);
+  f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "certificate has expired");
+  const Walk w = walk(f, "good.test", first.expires_at + 3600, 600, &log);
+  CHECK(w.first_lapse == first.expires_at);  // the first query at or after expiry
+  CHECK(f.record("good.test").kind == cache::EntryKind::NoPolicy);
+  CHECK(log.warnings({"good.test", "valid_until=" + isoTime(first.expires_at)}) > 0);
+}
+
+TEST_CASE("a short-lived policy is refreshed before it expires while its TXT record is gone") {
+  Fixture f;
+  f.fetcher.setBody("mta-sts.good.test", body("enforce", 7200));
+  SUBCASE("queries every ten minutes") {
+    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    breakTxt(f, "good.test", TxtBreak::NxDomain);
+    CHECK(walk(f, "good.test", f.clock.now() + 3 * Day, 600).not_enforced == 0);
+    CHECK(f.fetches("good.test") >= 3 * Day / 7200);
+  }
+  SUBCASE("queries every five hours, the hourly sweep refreshes in between") {
+    f.service->startTimers();
+    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    breakTxt(f, "good.test", TxtBreak::NxDomain);
+    CHECK(walk(f, "good.test", f.clock.now() + 3 * Day, 5 * 3600).not_enforced == 0);
+    CHECK(f.fetches("good.test") >= 3 * Day / 7200);
+  }
+  CHECK(f.record("good.test").kind == cache::EntryKind::Policy);
+}
+
+TEST_CASE("a failed TXT lookup is stamped like an answered one: 10 queries make 1 TXT query") {
+  Fixture f;
+  f.options.refresh_interval = 400 * Day;  // isolate the TXT check
+  f.restart();
+  f.ask("good.test");
+  CHECK(f.txtQueries("good.test") == 1);
+  f.dns.setTxtStatus("_mta-sts.good.test", net::DnsStatus::Failed, "SERVFAIL");
+  f.advance(f.options.txt_check_interval);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);
+    f.settle();
+  }
+  CHECK(f.txtQueries("good.test") == 2);
+  CHECK(f.record("good.test").txt_checked_at == f.clock.now());
+  CHECK(f.fetches("good.test") == 1);  // not due: a failed TXT check alone fetches nothing
+}
+
+TEST_CASE("refresh failures of a cached mode none are not warned about") {
+  // Without a break the TXT record stays and only the policy host is down.
+  for (std::optional<TxtBreak> how : {std::optional<TxtBreak>{}, std::optional{TxtBreak::NxDomain},
+                                      std::optional{TxtBreak::ServFail}, std::optional{TxtBreak::Invalid}}) {
+    const std::string name = how ? txtBreakName(*how) : "TXT fine, host down";
+    CAPTURE(name);
+    Fixture f;
+    mtasts::testing::LogCapture log("policy");
+    f.publish("none.test", "n1", "version: STSv1\nmode: none\nmax_age: 86400\n");
+    REQUIRE(f.ask("none.test").kind == Decision::Kind::NoPolicy);
+    const auto cached = f.record("none.test");
+    REQUIRE(cached.policy.mode == sts::Mode::None);
+    if (how) breakTxt(f, "none.test", *how);
+    f.fetcher.setFailure("mta-sts.none.test", TlsRptResultType::StsPolicyFetchError, "refused");
+    // Kept (not enforced) until it expires, re-checked and refreshed in the meantime.
+    while (f.clock.now() + 60 < cached.expires_at) {
+      f.advance(60);
+      CHECK(f.ask("none.test").kind == Decision::Kind::NoPolicy);
+      f.settle();
+    }
+    CHECK(f.txtQueries("none.test") > 1);
+    if (how) {
+      CHECK(f.fetches("none.test") == 1);  // blocking TXT downgrades nothing: no refetch
+    } else {
+      CHECK(f.fetches("none.test") > 1);  // the refresh was tried and failed
+      REQUIRE(f.record("none.test").last_failure.has_value());
+    }
+    CHECK(log.warnings({"none.test"}) == 0);
+    CHECK(f.record("none.test").kind == cache::EntryKind::Policy);
+  }
+}
+
+TEST_CASE("a failing TXT re-check shorter than the retry interval is warned once per retry interval") {
+  Fixture f;
+  f.options.txt_check_interval = 60;
+  f.options.refresh_interval = 400 * Day;  // only TXT checks in this test
+  f.restart();
+  mtasts::testing::LogCapture log("policy");
+  f.ask("good.test");
+  breakTxt(f, "good.test", TxtBreak::ServFail);
+  const UnixSeconds start = f.clock.now();
+  const Walk w = walk(f, "good.test", start + 3600, 60, &log);
+  CHECK(w.not_enforced == 0);
+  CHECK(f.txtQueries("good.test") == 61);
+  CHECK(w.warned_at.size() == 3600 / f.options.fetch_retry_interval);
+  for (std::size_t i = 1; i < w.warned_at.size(); ++i)
+    CHECK(w.warned_at[i] - w.warned_at[i - 1] == f.options.fetch_retry_interval);
 }
