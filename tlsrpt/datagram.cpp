@@ -24,6 +24,8 @@
 namespace mtasts::tlsrpt {
 namespace {
 
+using namespace std::string_view_literals;
+
 std::string quoted(std::string_view text) { return "\"" + escapeForLog(text, 80) + "\""; }
 
 std::optional<PolicyType> policyTypeFromCode(std::int64_t code) noexcept {
@@ -149,21 +151,21 @@ class Parser {
     bool first = true;
     bool end = false;
     while (cur_.nextMember(first, key_, end) && !end) {
-      if (key_ == "dpv") {
+      if (name() == "dpv"sv) {
         if (!once(seen, bit::Dpv) || !readString(value_, "dpv")) return false;
         // Checked at once: libtlsrpt writes dpv first, so a later version is named as such
         // rather than as whatever its first unknown shape happens to break.
         if (value_ != "1") {
           return fail(fmt::format("unsupported datagram protocol version {}", quoted(value_)));
         }
-      } else if (key_ == "d") {
+      } else if (name() == "d"sv) {
         if (!once(seen, bit::D) || !readString(out.domain, "d")) return false;
         if (!normaliseHostname(out.domain)) {
           return fail(fmt::format("d is not a valid domain name: {}", quoted(out.domain)));
         }
-      } else if (key_ == "pr") {
+      } else if (name() == "pr"sv) {
         if (!once(seen, bit::Pr) || !readString(out.tlsrpt_record, "pr")) return false;
-      } else if (key_ == "policies") {
+      } else if (name() == "policies"sv) {
         if (!once(seen, bit::Policies) || !parsePolicies(out.policies)) return false;
       } else if (!skipUnknown(1)) {
         return false;
@@ -205,35 +207,35 @@ class Parser {
     bool end = false;
     std::int64_t number = 0;
     while (cur_.nextMember(first, key_, end) && !end) {
-      if (key_ == "policy-type") {
+      if (name() == "policy-type"sv) {
         if (!once(seen, bit::PolicyType) || !readInteger(number, "policy-type")) return false;
         const auto type = policyTypeFromCode(number);
         if (!type) return fail(fmt::format("policy-type {} is not 1, 2 or 9", number));
         out.policy.type = *type;
-      } else if (key_ == "policy-domain") {
+      } else if (name() == "policy-domain"sv) {
         if (!once(seen, bit::PolicyDomain) || !readString(out.policy.domain, "policy-domain")) return false;
         if (!out.policy.domain.empty() && !normaliseHostname(out.policy.domain)) {
           return fail(fmt::format("invalid policy-domain {}", quoted(out.policy.domain)));
         }
-      } else if (key_ == "policy-string") {
+      } else if (name() == "policy-string"sv) {
         if (!once(seen, bit::PolicyString) ||
             !readStrings(out.policy.strings, MaxPolicyStrings, "policy-string")) {
           return false;
         }
-      } else if (key_ == "mx-host") {
+      } else if (name() == "mx-host"sv) {
         if (!once(seen, bit::MxHost) || !readStrings(out.policy.mx_hosts, MaxMxHosts, "mx-host")) {
           return false;
         }
         for (const auto& mx : out.policy.mx_hosts) {
           if (!isMxPattern(mx)) return fail(fmt::format("invalid mx-host {}", quoted(mx)));
         }
-      } else if (key_ == "failure-details") {
+      } else if (name() == "failure-details"sv) {
         if (!once(seen, bit::FailureDetails) || !parseFailureDetails(out.failure_details)) return false;
-      } else if (key_ == "t") {
+      } else if (name() == "t"sv) {
         if (!once(seen, bit::T) || !readInteger(number, "t")) return false;
         if (number < 0) return fail(fmt::format("negative t {}", number));
         out.failure_count = static_cast<std::uint32_t>(number);
-      } else if (key_ == "f") {
+      } else if (name() == "f"sv) {
         if (!once(seen, bit::F) || !readInteger(number, "f")) return false;
         if (number != 0 && number != 1) return fail(fmt::format("f {} is not 0 or 1", number));
         out.failed = number == 1;
@@ -282,33 +284,33 @@ class Parser {
     bool first = true;
     bool end = false;
     while (cur_.nextMember(first, key_, end) && !end) {
-      if (key_ == "c") {
+      if (name() == "c"sv) {
         std::int64_t code = 0;
         if (!once(seen, bit::C) || !readInteger(code, "c")) return false;
         const auto result = resultTypeFromCode(code);
         if (!result) return fail(fmt::format("unknown result code {}", code));
         out.result = *result;
-      } else if (key_ == "s") {
+      } else if (name() == "s"sv) {
         if (!once(seen, bit::S) || !readString(out.sending_mta_ip, "s")) return false;
         if (!out.sending_mta_ip.empty() && !isIpAddress(out.sending_mta_ip)) {
           return fail(fmt::format("s is not an IP address: {}", quoted(out.sending_mta_ip)));
         }
-      } else if (key_ == "n") {
+      } else if (name() == "n"sv) {
         if (!once(seen, bit::N) || !readString(out.receiving_mx_hostname, "n")) return false;
         auto& n = out.receiving_mx_hostname;
         if (!n.empty() && !isIpAddress(n) && !normaliseHostname(n)) {
           return fail(fmt::format("n is not a hostname or IP address: {}", quoted(n)));
         }
-      } else if (key_ == "h") {
+      } else if (name() == "h"sv) {
         if (!once(seen, bit::H) || !readString(out.ehlo_response, "h")) return false;
-      } else if (key_ == "r") {
+      } else if (name() == "r"sv) {
         if (!once(seen, bit::R) || !readString(out.receiving_ip, "r")) return false;
         if (!out.receiving_ip.empty() && !isIpAddress(out.receiving_ip)) {
           return fail(fmt::format("r is not an IP address: {}", quoted(out.receiving_ip)));
         }
-      } else if (key_ == "a") {
+      } else if (name() == "a"sv) {
         if (!once(seen, bit::A) || !readString(out.additional_information, "a")) return false;
-      } else if (key_ == "f") {
+      } else if (name() == "f"sv) {
         if (!once(seen, bit::Reason) || !readString(out.failure_reason_code, "f")) return false;
       } else if (!skipUnknown(5)) {
         return false;
@@ -318,6 +320,10 @@ class Parser {
     if ((seen & bit::C) == 0) return fail("missing member \"c\" (result code)");
     return true;
   }
+
+  // The current member name; compared as string_view so that each test is a length check
+  // and an inlined fixed-size compare.
+  std::string_view name() const noexcept { return key_; }
 
   JsonCursor cur_;
   std::string key_;

@@ -24,13 +24,29 @@ class JsonCursor {
 
   explicit JsonCursor(std::string_view bytes) noexcept : bytes_(bytes) {}
 
-  void skipWhitespace() noexcept;
+  // Inline: called for every token, and a call costs more than the work.
+  void skipWhitespace() noexcept {
+    while (pos_ < bytes_.size() && isWhitespace(byteAt(pos_))) ++pos_;
+  }
   // The next byte after whitespace, '\0' at the end (never consumed by mistake: the end
   // and a raw NUL are both refused by every read).
-  char peek() noexcept;
-  bool atEnd() noexcept;
+  char peek() noexcept {
+    skipWhitespace();
+    return pos_ < bytes_.size() ? bytes_[pos_] : '\0';
+  }
+  bool atEnd() noexcept {
+    skipWhitespace();
+    return pos_ >= bytes_.size();
+  }
   // Consumes c if it is the next byte after whitespace; records no error.
-  bool consume(char c) noexcept;
+  bool consume(char c) noexcept {
+    skipWhitespace();
+    if (pos_ < bytes_.size() && bytes_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
 
   // Object and array walking. Call with first = true before the first member/element;
   // each call consumes the separator (',') or the closing bracket. end is set when the
@@ -66,6 +82,10 @@ class JsonCursor {
   std::uint8_t byteAt(std::size_t i) const noexcept {
     return static_cast<std::uint8_t>(bytes_[i]);
   }
+  static bool isWhitespace(std::uint8_t b) noexcept {
+    return b == ' ' || b == '\t' || b == '\n' || b == '\r';
+  }
+  std::size_t plainRunEnd(std::size_t from) const noexcept;
   bool readEscape(std::string& out);
   bool readHex4(std::uint32_t& out);
   bool skipNumber();
