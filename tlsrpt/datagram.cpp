@@ -128,7 +128,7 @@ class Parser {
     const char c = cur_.peek();
     if (c == want) return true;
     const std::string_view kind = want == '"' ? "a string" : want == '[' ? "an array" : "an object";
-    if (c == '\0') return fail(fmt::format("{}: truncated, expected {}", what, kind));
+    if (cur_.atEnd()) return fail(fmt::format("{}: truncated, expected {}", what, kind));
     return fail(fmt::format("{}: expected {}", what, kind));
   }
 
@@ -139,7 +139,7 @@ class Parser {
   bool readInteger(std::int64_t& out, std::string_view what) {
     const char c = cur_.peek();
     if (c != '-' && (c < '0' || c > '9')) {
-      if (c == '\0') return fail(fmt::format("{}: truncated, expected a number", what));
+      if (cur_.atEnd()) return fail(fmt::format("{}: truncated, expected a number", what));
       return fail(fmt::format("{}: expected a number", what));
     }
     return cur_.readInteger(out);

@@ -74,7 +74,7 @@ struct Datagram {
 
 // Accepts exactly what libtlsrpt's datagram protocol version "1" can carry:
 // - one JSON object (whitespace around it allowed, nothing else after it); members in any
-//   order; a repeated member is refused (JSON parsers disagree on which one wins);
+//   order; a repeated known member is refused (JSON parsers disagree on which one wins);
 // - "dpv" must be the string "1": a later protocol version is refused, not guessed at;
 //   members this parser does not know are syntax-checked and skipped (a later library may
 //   add some without changing dpv) and flagged in warnings;

@@ -268,6 +268,7 @@ TEST_CASE("parseDatagram refuses malformed datagrams and names the reason") {
       {"an unquoted name", with(R"("d": "bad.test")", R"(d: "bad.test")"), "expected a member name, found 'd'"},
       {"a raw byte outside strings", with(R"(,"pr")", "\xe4,\"pr\""), "found byte 0xe4"},
       {"a NUL between members", with(R"(,"pr")", std::string("\0,\"pr\"", 6)), "found byte 0x00"},
+      {"a NUL instead of a value", with(R"("d": "bad.test")", std::string("\"d\": \0", 6)), "d: expected a string"},
       {"a comment", with(R"(,"pr")", "/*x*/,\"pr\""), "found '/'"},
       // Strings.
       {"an unknown escape", with("250 HELP", R"(250 \HELP)"), "invalid escape '\\H'"},
