@@ -7,6 +7,7 @@
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
+#include "tlsrpt/addr_spec.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
@@ -70,14 +71,11 @@ Result<std::string> reportFileName(std::string_view submitter, std::string_view 
 }
 
 Result<std::string> addressDomain(std::string_view address) {
-  const std::size_t at = address.rfind('@');
-  if (at == std::string_view::npos || at == 0) {
+  if (const std::string problem = addrSpecProblem(address); !problem.empty()) {
     return fail(ErrorCode::InvalidInput,
-                fmt::format("\"{}\" is not an address (local@domain)", escapeForLog(address, 80)));
+                fmt::format("\"{}\" is not a usable address: {}", escapeForLog(address, 80), problem));
   }
-  const std::string_view domain = address.substr(at + 1);
-  if (auto ok = checkHostname("address domain", domain); !ok) return Unexpected{ok.error()};
-  return toLowerAscii(domain);
+  return toLowerAscii(address.substr(address.rfind('@') + 1));
 }
 
 }  // namespace mtasts::tlsrpt

@@ -6,6 +6,7 @@
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
+#include "tlsrpt/addr_spec.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
@@ -14,8 +15,6 @@ namespace {
 constexpr std::string_view VersionField = "v=TLSRPTv1";
 constexpr std::string_view RuaName = "rua";
 constexpr std::size_t MaxExtNameLength = 32;  // (ALPHA / DIGIT) *31(...)
-constexpr std::size_t MaxLocalPart = 64;      // RFC 5321 4.5.3.1.1
-constexpr std::size_t MaxAddress = 254;       // RFC 5321 path limit minus the brackets
 
 bool isAlpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool isDigit(char c) noexcept { return c >= '0' && c <= '9'; }
@@ -34,13 +33,6 @@ bool isUriChar(char c) noexcept {
   constexpr std::string_view Others = "-._~:/?#[]@$&'()*+=";
   return Others.find(c) != std::string_view::npos;
 }
-// RFC 5322 atext.
-bool isAtext(char c) noexcept {
-  if (isAlnum(c)) return true;
-  constexpr std::string_view Others = "!#$%&'*+-/=?^_`{|}~";
-  return Others.find(c) != std::string_view::npos;
-}
-
 std::string_view trimWspLeft(std::string_view s) noexcept {
   while (!s.empty() && isWsp(s.front())) s.remove_prefix(1);
   return s;
@@ -109,32 +101,6 @@ std::string percentDecode(std::string_view s) {
     }
   }
   return out;
-}
-
-// RFC 5322 3.4.1 addr-spec restricted to what we can hand to sendmail safely: dot-atom
-// local-part (no quoted strings, no UTF-8) and a hostname domain (no literals, A-labels).
-// Returns an empty string when valid, else why not.
-std::string addrSpecProblem(std::string_view address) {
-  const std::size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return "no '@'";
-  if (address.size() > MaxAddress) return "address longer than 254 bytes";
-  const std::string_view local = address.substr(0, at);
-  const std::string_view domain = address.substr(at + 1);
-  if (local.empty()) return "empty local part";
-  if (local.size() > MaxLocalPart) return "local part longer than 64 bytes";
-  if (local.front() == '.' || local.back() == '.') return "local part starts or ends with '.'";
-  for (std::size_t i = 0; i < local.size(); ++i) {
-    const char c = local[i];
-    if (c == '.' && local[i + 1] == '.') return "'..' in the local part";
-    if (c != '.' && !isAtext(c)) {
-      return c == '"' ? "quoted local part not supported"
-                      : fmt::format("invalid character {} in the local part", describeByte(c));
-    }
-  }
-  if (domain.empty()) return "empty domain";
-  if (domain.front() == '[') return "address literal not supported";
-  if (!isValidHostname(domain)) return "domain is not a hostname (A-labels only)";
-  return {};
 }
 
 void addUri(TlsRptRecord& record, ReportUri uri) {

@@ -143,7 +143,7 @@ TEST_CASE("reportFileName follows RFC 8460 section 5.1") {
 
 TEST_CASE("addressDomain takes the lower-cased domain of an addr-spec") {
   CHECK(addressDomain("tlsrpt-noreply@Sender.Example").value() == "sender.example");
-  CHECK(addressDomain("a@b@c.example").value() == "c.example");
+  CHECK_FALSE(addressDomain("a@b@c.example").has_value());  // '@' is not atext
   CHECK_FALSE(addressDomain("nobody").has_value());
   CHECK_FALSE(addressDomain("@x.example").has_value());
   CHECK_FALSE(addressDomain("a@").has_value());
