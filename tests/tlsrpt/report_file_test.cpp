@@ -1,11 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <set>
-#include <tuple>
 #include <string>
 
 #include "tests/tlsrpt/test_support.hpp"
 #include "tlsrpt/gzip.hpp"
+#include "tlsrpt/report_files.hpp"
 #include "tlsrpt/report_json.hpp"
 #include "tlsrpt/report_naming.hpp"
 #include "tlsrpt/report_validator.hpp"
@@ -105,14 +105,19 @@ TEST_CASE("makeReportId builds a msg-id from day, token, policy domain and submi
   const auto id = makeReportId(UtcDay{20786}, "example.com", "sender.example", "0123456789abcdef");
   REQUIRE(id.has_value());
   CHECK(*id == "2026-11-29.0123456789abcdef.example.com@sender.example");
-  for (const auto& [domain, submitter, token] :
-       {std::tuple{"exa mple.com", "sender.example", "ab"}, std::tuple{"example.com", "", "ab"},
-        std::tuple{"example.com", "sender.example", ""}, std::tuple{"example.com", "s.example", "a-b"},
-        std::tuple{"example.com", "s.example>", "ab"}}) {
-    CAPTURE(domain);
-    CAPTURE(submitter);
-    CAPTURE(token);
-    CHECK_FALSE(makeReportId(UtcDay{1}, domain, submitter, token).has_value());
+  struct Bad {
+    const char* domain;
+    const char* submitter;
+    const char* token;
+  };
+  const Bad cases[] = {{"exa mple.com", "sender.example", "ab"}, {"example.com", "", "ab"},
+                       {"example.com", "sender.example", ""}, {"example.com", "s.example", "a-b"},
+                       {"example.com", "s.example>", "ab"}};
+  for (const auto& c : cases) {
+    CAPTURE(c.domain);
+    CAPTURE(c.submitter);
+    CAPTURE(c.token);
+    CHECK_FALSE(makeReportId(UtcDay{1}, c.domain, c.submitter, c.token).has_value());
   }
 }
 
@@ -148,4 +153,25 @@ TEST_CASE("addressDomain takes the lower-cased domain of an addr-spec") {
   CHECK_FALSE(addressDomain("@x.example").has_value());
   CHECK_FALSE(addressDomain("a@").has_value());
   CHECK_FALSE(addressDomain("a@[192.0.2.1]").has_value());
+}
+
+TEST_CASE("buildReportFiles gives the JSON, its gzip and the file name, validated") {
+  const Report report = sampleReport();
+  const auto files = buildReportFiles(report, "sender.example");
+  REQUIRE_MESSAGE(files.has_value(), files.error().detail);
+  CHECK(files->json == writeReportJson(report).value());
+  CHECK(gzipDecompress(files->gzip, 1 << 20).value() == files->json);
+  CHECK(files->file_name == reportFileName("sender.example", "example.com", report.day, report.report_id).value());
+}
+
+TEST_CASE("buildReportFiles stops a report that would fail a receiver's parser") {
+  Report report = sampleReport();
+  report.policies[0].failures[0].detail.sending_mta_ip = "not-an-ip";
+  report.policies[1].policy.domain = "bad domain";
+  const auto files = buildReportFiles(report, "sender.example");
+  REQUIRE_FALSE(files.has_value());
+  CHECK(files.error().code == ErrorCode::InvalidInput);
+  CHECK(files.error().detail.find("report.policies[0].failure-details[0].sending-mta-ip") != std::string::npos);
+  CHECK(files.error().detail.find("report.policies[1].policy.policy-domain") != std::string::npos);
+  CHECK_FALSE(buildReportFiles(sampleReport(), "bad submitter").has_value());
 }

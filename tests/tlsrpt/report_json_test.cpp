@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -183,4 +184,33 @@ TEST_CASE("decodeUtf8 accepts exactly the RFC 3629 sequences") {
     if (c.want_length != 0) CHECK(cp == c.want_cp);
   }
   CHECK(toValidUtf8("a\xe4z\xe2\x82\xac") == "a\xef\xbf\xbdz\xe2\x82\xac");
+}
+
+TEST_CASE("whatever bytes the free-text members hold, the JSON parses and validates strictly") {
+  std::mt19937 rng(8460);  // fixed seed: the same 2000 reports on every run
+  const auto randomBytes = [&](std::size_t max) {
+    std::string out(std::uniform_int_distribution<std::size_t>(1, max)(rng), '\0');
+    for (char& c : out) c = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+    return out;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    Report r = sampleReport();
+    r.organization_name = randomBytes(40);
+    r.report_id = randomBytes(40);
+    r.policies[0].policy.strings = {randomBytes(60), randomBytes(8)};
+    auto& d = r.policies[0].failures[1].detail;
+    d.receiving_mx_helo = randomBytes(60);
+    d.additional_information = randomBytes(60);
+    d.failure_reason_code = randomBytes(60);
+    const std::string json = writeOrFail(r);
+    const auto problems = validateReportJson(json, ValidationOptions{true});
+    if (!problems.empty()) {
+      CAPTURE(json);
+      FAIL(problems.front());
+    }
+    const auto doc = nlohmann::json::parse(json);
+    CHECK(doc["organization-name"].get<std::string>() == toValidUtf8(r.organization_name));
+    CHECK(doc["policies"][0]["failure-details"][1]["failure-reason-code"].get<std::string>() ==
+          toValidUtf8(d.failure_reason_code));
+  }
 }

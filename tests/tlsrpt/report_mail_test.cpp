@@ -128,9 +128,9 @@ TEST_CASE("the report mail has CRLF lines within 998 bytes and the headers RFC 8
   CHECK(value("content-type") ==
         "multipart/report; report-type=\"tlsrpt\"; boundary=\"=_tlsrpt_0123456789abcdef\"");
   // Every header sys4's reporter writes, we write too.
-  for (const auto& [name, v] : headerFields(lines(readFile(fixturePath("reportd-libtlsrpt-example.com.eml")) ))) {
-    CAPTURE(name);
-    CHECK(names.count(name) == 1);
+  for (const auto& field : headerFields(lines(readFile(fixturePath("reportd-libtlsrpt-example.com.eml"))))) {
+    CAPTURE(field.first);
+    CHECK(names.count(field.first) == 1);
   }
 
   // The attachment decodes to the gzip bytes, and those to a valid report.
