@@ -237,9 +237,11 @@ void FetchOperation::handleEvent(short what) {
     return;
   }
   if ((what & BEV_EVENT_EOF) != 0 && tls_up_) {
-    drainInput();  // anything left before the close
+    // Read the close state before draining: the drain may complete the response, and
+    // then finish() resets ssl_ and the user callback may destroy *this.
     const bool clean = (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
-    if (bev_ != nullptr && parser_) handleParser(parser_->finishEof(clean));
+    if (!drainInput()) return;  // finished: *this may be gone
+    handleParser(parser_->finishEof(clean));
     return;
   }
   if (!tls_up_) {
@@ -272,13 +274,16 @@ void FetchOperation::onRead(bufferevent*, void* arg) noexcept {
   }
 }
 
-// Feeds everything buffered to the parser; stops (and may finish) on a final state.
-void FetchOperation::drainInput() {
+// Feeds everything buffered to the parser. Returns true once the buffer is empty and the
+// response still incomplete; false once the fetch finished (after which *this may already
+// be destroyed by the user callback: the caller returns at once).
+bool FetchOperation::drainInput() {
+  if (bev_ == nullptr || !parser_) return false;  // no connection: nothing to read
   char buf[16 * 1024];
-  while (bev_ != nullptr && parser_) {
+  for (;;) {
     std::size_t n = bufferevent_read(bev_, buf, sizeof buf);
-    if (n == 0) return;
-    if (!handleParser(parser_->feed(std::string_view(buf, n)))) return;
+    if (n == 0) return true;
+    if (!handleParser(parser_->feed(std::string_view(buf, n)))) return false;
   }
 }
 

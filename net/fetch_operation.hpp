@@ -53,7 +53,7 @@ class FetchOperation final : public PendingOperation {
   void sendRequest();
   void handleEvent(short what);
   static void onRead(bufferevent*, void* arg) noexcept;
-  void drainInput();
+  bool drainInput();
   bool handleParser(HttpResponseParser::State state);
   static void onTimer(evutil_socket_t, short, void* arg) noexcept;
   void finish(FetchResult result) noexcept;
