@@ -195,7 +195,9 @@ std::string FetchOperation::startTls() noexcept {
     SSL_free(ssl);
     return "cannot set the TLS host name";
   }
-  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  // RFC 8461 3.3 -> RFC 6125: the name must be a DNS-ID (subjectAltName). OpenSSL would
+  // otherwise fall back to the subject CN of a certificate without DNS names.
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   bev_ = bufferevent_openssl_socket_new(fetcher_->base_, fd_, ssl, BUFFEREVENT_SSL_CONNECTING,
                                         BEV_OPT_CLOSE_ON_FREE);
   if (bev_ == nullptr) {

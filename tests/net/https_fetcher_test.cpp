@@ -97,6 +97,8 @@ TEST_CASE("https fetcher classifies every server behaviour") {
       {"good", "/big-chunked", "sts-policy-fetch-error", "body larger than 65536 bytes"},
       {"wrongname", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "hostname mismatch"},
       {"partial", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "hostname mismatch"},
+      // RFC 8461 3.3 -> RFC 6125: DNS-ID only, never the subject CN of a SAN-less certificate.
+      {"cnonly", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "hostname mismatch"},
       {"expired", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "certificate has expired"},
       {"untrusted", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "unable to get local issuer"},
       {"plain", "/.well-known/mta-sts.txt", "sts-policy-fetch-error", "TLS connect failed"},

@@ -37,7 +37,7 @@ def _row(domain, n, **kw):
         "dns": "static",                   # static | servfail | silent
         "kind": "https",                   # https | http | tarpit | refused
         "behaviour": "good",               # see policy_server.py
-        "cert": "good",                    # good | wildcard | wrongname | untrusted | expired
+        "cert": "good",                    # good | wildcard | wrongname | untrusted | expired | cnonly
         "content_type": "text/plain",
         "policy": policy_body(domain),
         "mx": [(10, f"mx.{domain}")],
@@ -94,6 +94,8 @@ SCENARIOS = [
     _row("parallel.test", 28, behaviour="slow", note="fresh domain for the 100-parallel test; 0.3 s delay"),
     _failing("nohost.test", 29, (FETCH,), host="none", note="TXT present, mta-sts.<d> does not exist"),
     _row("crlf.test", 30, policy=policy_body("crlf.test", eol="\r\n"), note="CRLF policy"),
+    _failing("cn-only.test", 41, (WEBPKI,), cert="cnonly",
+             note="mta-sts.<d> only in the subject CN, no DNS SAN: RFC 6125 DNS-ID only"),
 ]
 
 BY_DOMAIN = {row["domain"]: row for row in SCENARIOS}
