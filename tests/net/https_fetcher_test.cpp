@@ -87,6 +87,8 @@ TEST_CASE("https fetcher classifies every server behaviour") {
       {"good", "/.well-known/mta-sts.txt", "ok", ""},
       {"good", "/upper", "ok", ""},
       {"good", "/chunked", "ok", ""},
+      {"good", "/early-hints", "ok", ""},
+      {"good", "/switching", "sts-policy-fetch-error", "unexpected 101 Switching Protocols"},
       {"wildcard", "/.well-known/mta-sts.txt", "ok", ""},
       {"good", "/notfound", "sts-policy-fetch-error", "HTTP status 404"},
       {"good", "/redirect", "sts-policy-fetch-error", "redirect not followed (301)"},

@@ -116,6 +116,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, b"a" * 70000, length=False)
         elif p == "/exact-nocl":
             self.reply(200, b"b" * 65536, length=False)
+        elif p == "/early-hints":  # interim responses, flushed apart from the final one
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+            self.wfile.flush()
+            time.sleep(0.05)
+            self.reply(200, POLICY)
+        elif p == "/switching":
+            self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")
+            self.reply(200, POLICY)
         elif p == "/chunked":
             self.chunked([POLICY[:10], POLICY[10:30], POLICY[30:]])
         elif p == "/big-chunked":

@@ -96,6 +96,8 @@ SCENARIOS = [
     _row("crlf.test", 30, policy=policy_body("crlf.test", eol="\r\n"), note="CRLF policy"),
     _failing("cn-only.test", 41, (WEBPKI,), cert="cnonly",
              note="mta-sts.<d> only in the subject CN, no DNS SAN: RFC 6125 DNS-ID only"),
+    _row("early-hints.test", 42, behaviour="early-hints",
+         note="103 Early Hints with headers before the 200: interim responses are skipped"),
 ]
 
 BY_DOMAIN = {row["domain"]: row for row in SCENARIOS}
