@@ -304,7 +304,8 @@ bool FetchOperation::handleParser(HttpResponseParser::State state) {
     }
     auto type = parser_->header("Content-Type");
     if (!type || !isTextPlainMediaType(*type)) {
-      finish(failure(TlsRptResultType::StsPolicyInvalid,
+      // Not a policy document at all (RFC 8460 4.3.2): a fetch error, not an invalid policy.
+      finish(failure(TlsRptResultType::StsPolicyFetchError,
                      type ? fmt::format("media type is not text/plain: {}", escapeForLog(*type, 80))
                           : std::string("no Content-Type"),
                      status));

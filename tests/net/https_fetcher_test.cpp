@@ -92,8 +92,9 @@ TEST_CASE("https fetcher classifies every server behaviour") {
       {"wildcard", "/.well-known/mta-sts.txt", "ok", ""},
       {"good", "/notfound", "sts-policy-fetch-error", "HTTP status 404"},
       {"good", "/redirect", "sts-policy-fetch-error", "redirect not followed (301)"},
-      {"good", "/html", "sts-policy-invalid", "text/html"},
-      {"good", "/notype", "sts-policy-invalid", "no Content-Type"},
+      // Not a policy document at all: a fetch error, not an invalid policy (RFC 8460 4.3.2).
+      {"good", "/html", "sts-policy-fetch-error", "text/html"},
+      {"good", "/notype", "sts-policy-fetch-error", "no Content-Type"},
       {"good", "/big-cl", "sts-policy-fetch-error", "Content-Length 70000 exceeds"},
       {"good", "/big-nocl", "sts-policy-fetch-error", "body larger than 65536 bytes"},
       {"good", "/big-chunked", "sts-policy-fetch-error", "body larger than 65536 bytes"},
