@@ -7,6 +7,7 @@
 
 #include "cache/policy_record.hpp"
 #include "common/result.hpp"
+#include "sts/policy_parser.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -40,8 +41,13 @@ namespace mtasts::cache {
 inline constexpr std::uint8_t RecordEncodingVersion = 2;
 inline constexpr std::uint8_t OldestRecordEncodingVersion = 1;
 inline constexpr std::size_t MaxRecordStringBytes = 64 * 1024 + 1024;  // 64 KiB body + slack
-inline constexpr std::size_t MaxRecordMxCount = 10'000;
-inline constexpr std::size_t MaxRecordLineCount = 40'000;  // a 64 KiB body has < 32768 lines
+inline constexpr std::size_t MaxRecordMxCount = 16'384;
+inline constexpr std::size_t MaxRecordLineCount = 40'000;
+// Every policy the parser accepts must be storable: a policy the store refuses is applied
+// once and then fetched again on every query.
+static_assert(MaxRecordMxCount >= sts::MaxPolicyMxLines, "a valid policy's mx lines must fit");
+static_assert(MaxRecordLineCount >= sts::MaxPolicyLines, "a valid policy's lines must fit");
+static_assert(MaxRecordStringBytes >= sts::MaxPolicyBodyBytes, "a valid policy's value must fit");
 
 // Serialises `record` in version RecordEncodingVersion. Does not check bounds: callers that
 // take records from outside call checkEncodable() first (LmdbPolicyStore::put does).

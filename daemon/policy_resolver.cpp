@@ -3,6 +3,7 @@
 #include "sts/policy_parser.hpp"
 #include "sts/txt_record.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace mtasts::daemon {
@@ -110,7 +111,9 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
     request.addresses = answer.addresses;
     request.port = options.https_port;
     request.timeout = options.fetch_timeout;
-    request.max_body = options.max_policy_size;
+    // The size limit is enforced here, while downloading, and nowhere else: never above
+    // the parser's own bound (the config refuses larger values already).
+    request.max_body = std::min(options.max_policy_size, sts::MaxPolicyBodyBytes);
     auto addresses = answer.addresses;
     live->https = fetcher.fetch(std::move(request), [weak, addresses](net::FetchResult result) {
       auto current = weak.lock();
@@ -126,7 +129,10 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
       auto policy = sts::parsePolicy(result.body);
       outcome.body = std::move(result.body);
       if (!policy) {
-        outcome.failure = TlsRptResultType::StsPolicyInvalid;
+        // RFC 8460 4.3.2: a document that breaks the policy grammar is invalid; one over the
+        // size limit (only reachable with a fake fetcher) was never a policy document.
+        outcome.failure = policy.error().code == ErrorCode::TooLarge ? TlsRptResultType::StsPolicyFetchError
+                                                                     : TlsRptResultType::StsPolicyInvalid;
         outcome.detail = policy.error().detail;
       } else {
         outcome.ok = true;

@@ -31,6 +31,10 @@ struct DiscoveryOutcome {
   std::string detail;
 };
 
+// A failed fetch is StsPolicyFetchError when no policy document came back (DNS, connect,
+// TLS other than the certificate, HTTP status, redirect, media type, size) and
+// StsPolicyInvalid only when a text/plain 200 body breaks the policy grammar (RFC 8460
+// 4.3.2); certificate failures are StsWebpkiInvalid.
 struct FetchOutcome {
   bool ok = false;
   std::string body;
@@ -42,7 +46,7 @@ struct FetchOutcome {
 
 struct ResolverOptions {
   std::chrono::milliseconds fetch_timeout{10'000};
-  std::size_t max_policy_size = 64 * 1024;
+  std::size_t max_policy_size = 64 * 1024;  // capped at sts::MaxPolicyBodyBytes
   std::uint16_t https_port = 443;
 };
 

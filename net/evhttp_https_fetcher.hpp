@@ -2,8 +2,9 @@
 // numeric address in turn (no DNS here) with bufferevent_openssl (TLS >= 1.2, SNI, PKIX
 // chain + DNS-ID check via SSL_set1_host) and speaks a minimal bounded HTTP/1.1 GET
 // (net/http_response_parser.hpp). Owns one SSL_CTX; borrows the event_base, which must
-// outlive the fetcher and every handle. Failures carry their RFC 8460 result type;
-// callbacks follow common/pending.hpp; destroying the fetcher cancels every fetch.
+// outlive the fetcher and every handle. Each fetch is a FetchOperation (net/fetch_operation.hpp).
+// Failures carry their RFC 8460 result type; callbacks follow common/pending.hpp;
+// destroying the fetcher cancels every fetch.
 #pragma once
 
 #include "common/result.hpp"

@@ -9,6 +9,7 @@ namespace mtasts::net {
 namespace {
 
 constexpr std::size_t MaxHeaders = 100;
+constexpr int SwitchingProtocols = 101;
 constexpr std::size_t MaxChunkLine = 1024;
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -124,6 +125,24 @@ bool HttpResponseParser::parseHeaderLine(std::string_view line) {
   return true;
 }
 
+// RFC 9110 15.2: a client parses and may ignore 1xx responses before the final one. They
+// have no body; their header bytes keep counting against max_header_bytes_, so the whole
+// head stays bounded. 101 switches to another protocol, which we never asked for.
+bool HttpResponseParser::skipInterimResponse() {
+  if (status_ == SwitchingProtocols) {
+    failWith("unexpected 101 Switching Protocols");
+    return false;
+  }
+  if (++interim_responses_ > MaxInterimResponses) {
+    failWith(fmt::format("more than {} interim (1xx) responses", MaxInterimResponses));
+    return false;
+  }
+  headers_.clear();
+  status_ = 0;
+  phase_ = Phase::StatusLine;
+  return true;
+}
+
 bool HttpResponseParser::startBody() {
   // Transfer-Encoding wins over Content-Length (RFC 9112 6.3); only "chunked" is known.
   if (auto te = header("Transfer-Encoding")) {
@@ -192,8 +211,11 @@ HttpResponseParser::State HttpResponseParser::run() {
           if (!parseStatusLine(*line)) return state_;
           phase_ = Phase::Headers;
         } else if (line->empty()) {
-          phase_ = Phase::Paused;
-          return state_ = State::HeadersReady;
+          if (status_ >= 200) {
+            phase_ = Phase::Paused;
+            return state_ = State::HeadersReady;
+          }
+          if (!skipInterimResponse()) return state_;
         } else if (!parseHeaderLine(*line)) {
           return state_;
         }

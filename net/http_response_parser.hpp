@@ -1,9 +1,11 @@
 // HttpResponseParser: incremental, bounded parser for one HTTP/1.x response read from an
-// untrusted server (status line, headers, then a Content-Length, chunked or read-until-
-// close body). Pure: bytes in, state out, no I/O; owned by one fetch on one loop.
+// untrusted server (up to MaxInterimResponses 1xx responses, skipped; then the final status
+// line, headers, and a Content-Length, chunked or read-until-close body). Pure: bytes in,
+// state out, no I/O; owned by one fetch on one loop.
 // Errors: State::Failed with error() describing why ("body larger than 65536 bytes").
-// Limits: header section <= max_header_bytes, body <= max_body (never buffers more than
-// max_body + 1 body bytes; a Content-Length above max_body fails before any body byte).
+// Limits: all header sections together (1xx ones too) <= max_header_bytes, body <= max_body
+// (never buffers more than max_body + 1 body bytes; a Content-Length above max_body fails
+// before any body byte).
 #pragma once
 
 #include <cstddef>
@@ -19,12 +21,15 @@ namespace mtasts::net {
 class HttpResponseParser {
  public:
   enum class State { NeedMore, HeadersReady, Complete, Failed };
+  // 100 Continue, 103 Early Hints, ...: a few are skipped; more is a misbehaving server.
+  static constexpr int MaxInterimResponses = 5;
 
   explicit HttpResponseParser(std::size_t max_body, std::size_t max_header_bytes = 16 * 1024)
       : max_body_(max_body), max_header_bytes_(max_header_bytes) {}
 
-  // Appends bytes and parses. Returns HeadersReady exactly once, when the header section is
-  // complete: the caller inspects status()/header() and then calls resume() for the body.
+  // Appends bytes and parses. Returns HeadersReady exactly once, when the header section of
+  // the final (non-1xx) response is complete: the caller inspects status()/header() and then
+  // calls resume() for the body. 101 Switching Protocols fails.
   State feed(std::string_view bytes);
   State resume();
   // The peer closed the connection. A body delimited by the close is complete only when
@@ -47,6 +52,7 @@ class HttpResponseParser {
   std::optional<std::string_view> takeLine(std::size_t limit);
   bool parseStatusLine(std::string_view line);
   bool parseHeaderLine(std::string_view line);
+  bool skipInterimResponse();
   bool startBody();
   bool takeBodyBytes(std::size_t wanted);
 
@@ -58,6 +64,7 @@ class HttpResponseParser {
   std::size_t pos_ = 0;
   std::size_t header_bytes_ = 0;
   int status_ = 0;
+  int interim_responses_ = 0;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::uint64_t remaining_ = 0;  // bytes left in the Content-Length body or current chunk
   std::string body_;

@@ -28,8 +28,10 @@ struct FetchRequest {
 struct FetchResult {
   bool ok = false;
   std::string body;       // when ok: the policy text as received
-  // When !ok: StsPolicyFetchError (connect, timeout, HTTP status, redirect, size),
-  // StsWebpkiInvalid (certificate chain or name), StsPolicyInvalid (media type).
+  // When !ok: StsWebpkiInvalid (certificate chain or name), otherwise StsPolicyFetchError
+  // (connect, timeout, HTTP status, redirect, media type, size): what came back, if
+  // anything, was not a policy document (RFC 8460 4.3.2). Never StsPolicyInvalid: only
+  // the policy parser judges a body.
   TlsRptResultType failure = TlsRptResultType::StsPolicyFetchError;
   std::string detail;     // e.g. "status 404", "certificate has expired", "timeout"
   int http_status = 0;

@@ -1,5 +1,6 @@
 #include "daemon/cli.hpp"
 #include "daemon/config.hpp"
+#include "sts/policy_parser.hpp"
 
 #include <doctest/doctest.h>
 
@@ -105,6 +106,19 @@ TEST_CASE("user and allow_root are parsed and a 64k map is the smallest allowed"
   CHECK(parseOk("user =\n").user.empty());  // empty = do not switch
 }
 
+TEST_CASE("max_policy_size goes up to the policy parser's own limit and no further") {
+  // A larger value would download bodies that parsePolicy then refuses (RFC 8461 3.3: 64 KiB).
+  CHECK(parseOk("max_policy_size = 64k\n").max_policy_size == sts::MaxPolicyBodyBytes);
+  CHECK(parseOk("max_policy_size = 1k\n").max_policy_size == 1024);
+  CHECK(defaultSettings().max_policy_size == sts::MaxPolicyBodyBytes);
+  for (const char* value : {"65537", "128k", "1M", "1023", "64"}) {
+    CAPTURE(value);
+    const auto errors = parseErrors(std::string("max_policy_size = ") + value + "\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("out of range 1024..65536") != std::string::npos);
+  }
+}
+
 TEST_CASE("a bad value of every type is reported with file, line and key") {
   struct Case { std::string line; std::string want; };
   const Case cases[] = {
@@ -187,7 +201,7 @@ TEST_CASE("later values win: duplicates in the file, then -o overrides") {
 }
 
 TEST_CASE("formatSettings prints every key and parses back to the same settings") {
-  const Settings s = parseOk("idle_timeout = 90\nquery_wait_timeout = 1500ms\nmax_policy_size = 512k\n"
+  const Settings s = parseOk("idle_timeout = 90\nquery_wait_timeout = 1500ms\nmax_policy_size = 32k\n"
                              "listen = inet:127.0.0.1:1 unix:/tmp/x\nunix_socket_mode = 0600\n");
   const std::string text = formatSettings(s);
   for (const auto& key : configKeys()) {

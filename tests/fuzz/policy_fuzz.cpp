@@ -2,7 +2,8 @@
 // matcher (sts/mx_match.hpp). The whole input is the policy body.
 // Invariants for an accepted policy: 0 <= max_age <= MaxAgeCap; mx non-empty unless mode
 // none; every mx is a valid, lower-case pattern that matches the hosts derived from it;
-// every mx also appears in Policy::lines. mxMatches on arbitrary slices never crashes.
+// every mx also appears in Policy::lines; no more lines and mx lines than MaxPolicyLines and
+// MaxPolicyMxLines. mxMatches on arbitrary slices never crashes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -46,6 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(policy->max_age >= 0 && policy->max_age <= mtasts::sts::MaxAgeCap);
     check(policy->mode == mtasts::sts::Mode::None || !policy->mx.empty());
     check(policy->lines.size() >= policy->mx.size() + 3);
+    // What the record codec is sized for (cache/record_codec.hpp asserts it takes these).
+    check(policy->lines.size() <= mtasts::sts::MaxPolicyLines && policy->mx.size() <= mtasts::sts::MaxPolicyMxLines);
     std::size_t mx_lines = 0;
     for (const auto& [key, value] : policy->lines) {
       check(!key.empty() && !value.empty());

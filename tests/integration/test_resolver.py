@@ -81,6 +81,18 @@ class VerdictTest(DaemonCase):
         self.assertEqual(WORLD.request_count("crlf.test"), fetched)
         self.assertLessEqual(fetched - before, 1)
 
+    def test_policy_with_thousands_of_mx_lines_is_cached_not_fetched_per_query(self):
+        row = WORLD.by_domain["many-mx.test"]
+        self.assertGreater(row["policy"].count("\nmx:"), 10000)
+        self.assertLessEqual(len(row["policy"]), 65536)
+        with self.daemon.client() as c:
+            self.assertEqual(c.query("many-mx.test"), row["reply"])
+            fetched = WORLD.request_count("many-mx.test")
+            for _ in range(3):
+                self.assertEqual(c.query("many-mx.test"), row["reply"])
+        if WORLD.request_count("many-mx.test") != fetched:
+            self.fail_with_log("a valid policy was fetched again on every query")
+
     def test_key_spellings_of_one_domain_get_the_same_verdict(self):
         want = secure("mx.good.test", ".good.test")
         with self.daemon.client() as c:

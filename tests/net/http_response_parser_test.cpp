@@ -120,3 +120,62 @@ TEST_CASE("http response parser refuses a close-delimited body cut off without c
   CHECK(p.finishEof(false) == HttpResponseParser::State::Failed);
   CHECK(p.error().find("close_notify") != std::string::npos);
 }
+
+TEST_CASE("http response parser skips interim 1xx responses before the final one") {
+  struct Case { const char* what; std::string wire; int status; };
+  const std::string final200 = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+  const std::string hints = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nLink: </b.js>\r\n\r\n";
+  std::string five;
+  for (int i = 0; i < HttpResponseParser::MaxInterimResponses; ++i) five += "HTTP/1.1 100 Continue\r\n\r\n";
+  const Case cases[] = {
+      {"100 Continue", "HTTP/1.1 100 Continue\r\n\r\n" + final200, 200},
+      {"103 Early Hints with headers", hints + final200, 200},
+      {"100 then 103", "HTTP/1.1 100 Continue\r\n\r\n" + hints + final200, 200},
+      {"an unknown 1xx, bare LF", "HTTP/1.1 199 Whatever\nX-A: b\n\n" + final200, 200},
+      {"a 1xx with Content-Length has no body", "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n" + final200, 200},
+      {"as many as allowed", five + final200, 200},
+      {"the final status is the one judged", hints + "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nno", 404},
+  };
+  for (const auto& c : cases) {
+    for (std::size_t step : {std::size_t{1}, std::size_t{7}, c.wire.size()}) {
+      std::string what = c.what;
+      CAPTURE(what);
+      CAPTURE(step);
+      HttpResponseParser p(64);
+      State s = parseAll(p, c.wire, step);
+      CAPTURE(p.error());
+      CHECK(std::string(name(s)) == "Complete");
+      CHECK(p.status() == c.status);
+      CHECK(p.body() == (c.status == 200 ? "ok" : "no"));
+      CHECK(p.header("Content-Type") == std::optional<std::string_view>("text/plain"));
+      CHECK_FALSE(p.header("Link").has_value());  // the interim headers are not the response's
+      CHECK_FALSE(p.header("X-A").has_value());
+    }
+  }
+}
+
+TEST_CASE("http response parser bounds interim responses and refuses 101") {
+  struct Case { const char* what; std::string wire; const char* error; };
+  const std::string final200 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  std::string six;
+  for (int i = 0; i <= HttpResponseParser::MaxInterimResponses; ++i) six += "HTTP/1.1 103 Early Hints\r\n\r\n";
+  // Each interim head is small, together they pass the header limit of all heads.
+  std::string big;
+  for (int i = 0; i < 3; ++i) big += "HTTP/1.1 103 Early Hints\r\nLink: " + std::string(6000, 'l') + "\r\n\r\n";
+  const Case cases[] = {
+      {"101 Switching Protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n" + final200,
+       "unexpected 101 Switching Protocols"},
+      {"one interim response too many", six + final200, "more than 5 interim (1xx) responses"},
+      {"interim heads count against the header limit", big + final200, "header line too long"},
+      {"closed after an interim response", "HTTP/1.1 100 Continue\r\n\r\n",
+       "connection closed before the response headers ended"},
+  };
+  for (const auto& c : cases) {
+    std::string what = c.what;
+    CAPTURE(what);
+    HttpResponseParser p(64);
+    State s = parseAll(p, c.wire, c.wire.size());
+    CHECK(std::string(name(s)) == "Failed");
+    CHECK(p.error() == c.error);
+  }
+}

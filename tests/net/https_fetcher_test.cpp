@@ -2,11 +2,16 @@
 // CA and certificates made by the openssl CLI at test time.
 #include "net/evhttp_https_fetcher.hpp"
 
+#include "net/fetch_operation.hpp"
 #include "tests/net/test_support.hpp"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <string_view>
 
 using namespace mtasts;
 using namespace mtasts::net;
@@ -82,16 +87,21 @@ TEST_CASE("https fetcher classifies every server behaviour") {
       {"good", "/.well-known/mta-sts.txt", "ok", ""},
       {"good", "/upper", "ok", ""},
       {"good", "/chunked", "ok", ""},
+      {"good", "/early-hints", "ok", ""},
+      {"good", "/switching", "sts-policy-fetch-error", "unexpected 101 Switching Protocols"},
       {"wildcard", "/.well-known/mta-sts.txt", "ok", ""},
       {"good", "/notfound", "sts-policy-fetch-error", "HTTP status 404"},
       {"good", "/redirect", "sts-policy-fetch-error", "redirect not followed (301)"},
-      {"good", "/html", "sts-policy-invalid", "text/html"},
-      {"good", "/notype", "sts-policy-invalid", "no Content-Type"},
+      // Not a policy document at all: a fetch error, not an invalid policy (RFC 8460 4.3.2).
+      {"good", "/html", "sts-policy-fetch-error", "text/html"},
+      {"good", "/notype", "sts-policy-fetch-error", "no Content-Type"},
       {"good", "/big-cl", "sts-policy-fetch-error", "Content-Length 70000 exceeds"},
       {"good", "/big-nocl", "sts-policy-fetch-error", "body larger than 65536 bytes"},
       {"good", "/big-chunked", "sts-policy-fetch-error", "body larger than 65536 bytes"},
       {"wrongname", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "hostname mismatch"},
       {"partial", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "hostname mismatch"},
+      // RFC 8461 3.3 -> RFC 6125: DNS-ID only, never the subject CN of a SAN-less certificate.
+      {"cnonly", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "hostname mismatch"},
       {"expired", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "certificate has expired"},
       {"untrusted", "/.well-known/mta-sts.txt", "sts-webpki-invalid", "unable to get local issuer"},
       {"plain", "/.well-known/mta-sts.txt", "sts-policy-fetch-error", "TLS connect failed"},
@@ -175,6 +185,45 @@ TEST_CASE("https fetcher never calls back a cancelled fetch, nor after its own d
   test::runLoopUntil(world.base.get(), [] { return false; }, 400ms);
   outstanding.reset();
   CHECK(calls == 0);
+}
+
+// libevent 2.1 runs the read callback before it reports EOF on a socket, but it reports
+// EOF first when a close arrives in the same read as the data (a filter bufferevent, or
+// two iovecs): the EOF handler then drains a complete response, which finishes the fetch
+// and runs the user callback, which may destroy the operation. Nothing after that may
+// touch the operation (it used to call SSL_get_shutdown on the freed or reset SSL*).
+TEST_CASE("https fetcher survives an EOF reported while the whole response is still buffered") {
+  for (bool destroy_in_callback : {false, true}) {
+    CAPTURE(destroy_in_callback);
+    HttpsWorld world;
+    std::optional<FetchResult> got;
+    RequestHandle handle;
+    handle = world.fetcher->fetch(world.request("good", "/.well-known/mta-sts.txt"), [&](FetchResult r) {
+      got = std::move(r);
+      if (destroy_in_callback) handle.reset();
+    });
+    auto* op = dynamic_cast<FetchOperation*>(handle.get());
+    REQUIRE(op != nullptr);
+    REQUIRE(test::runLoopUntil(world.base.get(), [&] { return op->connection() != nullptr; }, 10s));
+    bufferevent* bev = op->connection();
+    // No read callback: the response piles up in the input buffer, as it would before an
+    // EOF that libevent reports ahead of the read callback.
+    bufferevent_setcb(bev, nullptr, nullptr, &FetchOperation::onEvent, op);
+    evbuffer* input = bufferevent_get_input(bev);
+    auto buffered = [&] {
+      std::size_t n = evbuffer_get_length(input);
+      const auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
+      return n > 0 && std::string_view(bytes, n).ends_with(Policy);
+    };
+    REQUIRE(test::runLoopUntil(world.base.get(), buffered, 10s));
+    REQUIRE_FALSE(got.has_value());
+    FetchOperation::onEvent(bev, BEV_EVENT_EOF | BEV_EVENT_READING, op);
+    REQUIRE(got.has_value());
+    CAPTURE(got->detail);
+    CHECK(got->ok);
+    CHECK(got->body == Policy);
+    CHECK((handle == nullptr) == destroy_in_callback);
+  }
 }
 
 TEST_CASE("https fetcher refuses to start with an unreadable CA file") {

@@ -3,7 +3,7 @@
 
 Usage: https_server.py --dir <empty temp dir> [--lifetime <seconds>]
 Makes a test CA and server certificates in --dir (valid, wrong name, expired, other CA,
-wildcard, partial wildcard), starts one listener per certificate on 127.0.0.1 ephemeral
+wildcard, partial wildcard, the right name in the subject CN only), starts one listener per certificate on 127.0.0.1 ephemeral
 ports plus a plain-HTTP one, a tarpit (never accepts) and a refused port, prints
 "<name>_port <n>" lines, "ca_file <path>" and "ready". Exits when stdin closes.
 """
@@ -33,15 +33,17 @@ def make_ca(d, name):
             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
 
 
-def make_csr(d, name, dns):
+def make_csr(d, name, dns, san=True):
     openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={dns}", cwd=d)
     with open(os.path.join(d, f"{name}.ext"), "w") as f:
-        f.write(f"subjectAltName=DNS:{dns}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+        if san:
+            f.write(f"subjectAltName=DNS:{dns}\n")
+        f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
 
 
-def make_cert(d, name, dns, ca="ca"):
-    make_csr(d, name, dns)
+def make_cert(d, name, dns, ca="ca", san=True):
+    make_csr(d, name, dns, san)
     openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
             "-CAcreateserial", "-days", "30", "-out", f"{name}.pem", "-extfile", f"{name}.ext", cwd=d)
 
@@ -114,6 +116,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, b"a" * 70000, length=False)
         elif p == "/exact-nocl":
             self.reply(200, b"b" * 65536, length=False)
+        elif p == "/early-hints":  # interim responses, flushed apart from the final one
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+            self.wfile.flush()
+            time.sleep(0.05)
+            self.reply(200, POLICY)
+        elif p == "/switching":
+            self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")
+            self.reply(200, POLICY)
         elif p == "/chunked":
             self.chunked([POLICY[:10], POLICY[10:30], POLICY[30:]])
         elif p == "/big-chunked":
@@ -160,7 +171,8 @@ def main():
     make_cert(d, "partial", "mta*.good.test")
     make_cert(d, "untrusted", HOST, ca="otherca")
     make_expired_cert(d, "expired", HOST)
-    for name in ["good", "wrongname", "wildcard", "partial", "untrusted", "expired"]:
+    make_cert(d, "cnonly", HOST, san=False)
+    for name in ["good", "wrongname", "wildcard", "partial", "untrusted", "expired", "cnonly"]:
         serve(name, f"{name}.pem", f"{name}.key", d)
     serve("plain")
     tarpit = socket.socket()

@@ -279,6 +279,24 @@ TEST_CASE("parsePolicy rejects a body over 64 KiB as too large") {
   CHECK(over.error().detail.find("65537 bytes, limit 65536") != std::string::npos);
 }
 
+TEST_CASE("the densest bodies within the size limit stay within MaxPolicyLines and MaxPolicyMxLines") {
+  struct Case { const char* name; std::string line; bool mx; };
+  const Case cases[] = {{"shortest mx lines", "mx:a\n", true}, {"shortest extension lines", "k:v\n", false}};
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    std::string body = "version:STSv1\nmode:enforce\nmax_age:1\nmx:a";  // the last line needs no LF
+    while (body.size() + c.line.size() <= MaxPolicyBodyBytes) body.insert(0, c.line);
+    const auto got = parsePolicy(body);
+    CAPTURE(describe(got));
+    REQUIRE(got.has_value());
+    CHECK(got->lines.size() <= MaxPolicyLines);
+    CHECK(got->mx.size() <= MaxPolicyMxLines);
+    // The bounds are tight: within a few lines of what the densest body holds.
+    if (c.mx) CHECK(got->mx.size() + 10 >= MaxPolicyMxLines);
+    if (!c.mx) CHECK(got->lines.size() + 10 >= MaxPolicyLines);
+  }
+}
+
 TEST_CASE("parsePolicy records every key: value line in order, unknown keys too") {
   const auto ok = parsePolicy(
       "version: STSv1\r\nmode:\tenforce\nmx: MX.example.com  \nfoo: bar  baz\nmode: testing\n"

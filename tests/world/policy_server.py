@@ -80,6 +80,11 @@ def serve_http(conn, cfg, req):
         if behaviour == "slow":
             time.sleep(cfg.get("delay", 0.3))
         conn.sendall(response(200, "OK", policy_bytes(cfg), ctype))
+    elif behaviour == "early-hints":  # an interim response with headers, then the policy
+        conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </mta-sts.css>; rel=preload\r\n"
+                     b"Link: </x.js>; rel=preload\r\n\r\n")
+        time.sleep(0.05)
+        conn.sendall(response(200, "OK", policy_bytes(cfg), ctype))
     elif behaviour == "redirect":
         conn.sendall(response(301, "Moved Permanently", b"moved\n",
                               extra=[f"Location: https://mta-sts.good.test{WELL_KNOWN}"]))

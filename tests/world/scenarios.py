@@ -38,7 +38,7 @@ def _row(domain, n, **kw):
         "dns": "static",                   # static | servfail | silent
         "kind": "https",                   # https | http | tarpit | refused
         "behaviour": "good",               # see policy_server.py
-        "cert": "good",                    # good | wildcard | wrongname | untrusted | expired
+        "cert": "good",                    # good | wildcard | wrongname | untrusted | expired | cnonly
         "content_type": "text/plain",
         "policy": policy_body(domain),
         "mx": [(10, f"mx.{domain}")],
@@ -75,10 +75,11 @@ SCENARIOS = [
     _failing("silent.test", 11, None, dns="silent", note="unbound drops the queries (local-zone deny)"),
     _failing("redirect.test", 12, (FETCH,), behaviour="redirect"),
     _failing("notfound.test", 13, (FETCH,), behaviour="notfound"),
-    _failing("html.test", 14, (FETCH, INVALID), content_type="text/html", note="valid body, wrong type"),
-    _failing("big-cl.test", 15, (FETCH, INVALID), behaviour="big-cl"),
-    _failing("big-chunked.test", 16, (FETCH, INVALID), behaviour="big-chunked"),
-    _failing("big-close.test", 17, (FETCH, INVALID), behaviour="big-close"),
+    _failing("html.test", 14, (FETCH,), content_type="text/html",
+             note="valid body, wrong type: not a policy document, so a fetch error (RFC 8460 4.3.2)"),
+    _failing("big-cl.test", 15, (FETCH,), behaviour="big-cl"),
+    _failing("big-chunked.test", 16, (FETCH,), behaviour="big-chunked"),
+    _failing("big-close.test", 17, (FETCH,), behaviour="big-close"),
     _failing("tarpit.test", 18, (FETCH,), kind="tarpit"),
     _failing("wrongname.test", 19, (WEBPKI,), cert="wrongname"),
     _failing("untrusted.test", 20, (WEBPKI,), cert="untrusted"),
@@ -101,6 +102,14 @@ SCENARIOS = [
          policy=policy_body("xn--bcher-kva.test", mx=["mx.xn--bcher-kva.test", "*.xn--bcher-kva.test"]),
          reply=secure("mx.xn--bcher-kva.test", ".xn--bcher-kva.test"),
          note="IDN: enforce policy under the A-label of b\u00fccher.test"),
+    _failing("cn-only.test", 51, (WEBPKI,), cert="cnonly",
+             note="mta-sts.<d> only in the subject CN, no DNS SAN: RFC 6125 DNS-ID only"),
+    _row("early-hints.test", 52, behaviour="early-hints",
+         note="103 Early Hints with headers before the 200: interim responses are skipped"),
+    _row("many-mx.test", 53,
+         policy=policy_body("many-mx.test", mx=["mx.many-mx.test"] + ["a"] * 12000).replace("mx: a\n", "mx:a\n"),
+         reply=secure("mx.many-mx.test", "a"),
+         note="12001 mx lines in under 64 KiB (more than the cache once stored): cached, fetched once"),
 ]
 
 BY_DOMAIN = {row["domain"]: row for row in SCENARIOS}

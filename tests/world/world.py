@@ -87,16 +87,18 @@ commonName = supplied
               "-addext", "basicConstraints=critical,CA:TRUE",
               "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
 
-    def issue(self, out_dir, label, names, expired=False):
-        """Returns (cert path, key path) for a leaf valid for DNS names `names`."""
+    def issue(self, out_dir, label, names, expired=False, san=True):
+        """Returns (cert path, key path) for a leaf valid for DNS names `names`; with
+        san=False the first name is only the subject CN (no subjectAltName at all)."""
         key = os.path.join(out_dir, f"{label}.key")
         csr = os.path.join(out_dir, f"{label}.csr")
         crt = os.path.join(out_dir, f"{label}.pem")
         ext = os.path.join(out_dir, f"{label}.ext")
         with open(ext, "w") as f:
             f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth\nsubjectAltName="
-                    + ",".join(f"DNS:{n}" for n in names) + "\n")
+                    "extendedKeyUsage=serverAuth\n")
+            if san:
+                f.write("subjectAltName=" + ",".join(f"DNS:{n}" for n in names) + "\n")
         _run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
               "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={names[0]}"])
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -171,11 +173,11 @@ class World:
             print(f"test world kept in {self.dir}", file=sys.stderr)
 
     # ----- certificates and servers -----
-    def issue_cert(self, names, untrusted=False, expired=False, label=None):
+    def issue_cert(self, names, untrusted=False, expired=False, label=None, san=True):
         """Issues a leaf for `names` (e.g. MX hosts for Postfix end-to-end tests)."""
         ca = self.untrusted_ca if untrusted else self.ca
         label = label or re.sub(r"[^a-z0-9.-]", "_", names[0].lower())
-        return ca.issue(os.path.join(self.dir, "certs"), label, names, expired=expired)
+        return ca.issue(os.path.join(self.dir, "certs"), label, names, expired=expired, san=san)
 
     def policy_file(self, domain):
         return os.path.join(self.dir, "policies", domain + ".txt")
@@ -194,6 +196,8 @@ class World:
             return self.issue_cert([f"*.{d}"])
         if kind == "wrongname":
             return self.issue_cert([f"mta-sts.not-{d}"], label=f"mta-sts.{d}")
+        if kind == "cnonly":
+            return self.issue_cert([f"mta-sts.{d}"], san=False)
         return self.issue_cert([f"mta-sts.{d}"], untrusted=(kind == "untrusted"),
                                expired=(kind == "expired"))
 

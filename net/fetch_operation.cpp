@@ -1,0 +1,371 @@
+#include "net/fetch_operation.hpp"
+
+#include "common/domain.hpp"
+#include "common/log.hpp"
+#include "net/event_scheduler.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace mtasts::net {
+
+std::string opensslReason(unsigned long err) {
+  const char* reason = ERR_reason_error_string(err);
+  return reason != nullptr ? reason : fmt::format("OpenSSL error {:#x}", err);
+}
+
+namespace {
+
+// A webpki failure says more than "connection refused" on another address: keep it.
+int rank(TlsRptResultType type) { return type == TlsRptResultType::StsWebpkiInvalid ? 1 : 0; }
+
+// SSL_set_tlsext_host_name is a macro with a C cast inside.
+int setSni(SSL* ssl, const char* host) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+  return static_cast<int>(SSL_set_tlsext_host_name(ssl, host));
+#pragma GCC diagnostic pop
+}
+
+bool isPrintablePath(std::string_view path) {
+  return !path.empty() && path.front() == '/' &&
+         std::all_of(path.begin(), path.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+}  // namespace
+
+FetchOperation::FetchOperation(EvhttpHttpsFetcher* fetcher, FetchRequest request, HttpsFetcher::Callback done)
+    : fetcher_(fetcher), request_(std::move(request)), done_(std::move(done)) {
+  fetcher_->live_.insert(this);
+  timer_.reset(evtimer_new(fetcher_->base_, &FetchOperation::onTimer, this));
+  deliver_ev_.reset(evtimer_new(fetcher_->base_, &FetchOperation::onDeliver, this));
+  if (!timer_ || !deliver_ev_) throw std::bad_alloc();
+}
+
+void FetchOperation::detach() noexcept {
+  if (fetcher_ == nullptr) return;
+  std::exchange(fetcher_, nullptr)->live_.erase(this);
+  closeConnection();
+  evtimer_del(timer_.get());
+  evtimer_del(deliver_ev_.get());
+  done_ = nullptr;
+}
+
+void FetchOperation::start() noexcept {
+  starting_ = true;
+  deadline_ = SteadyClock::now() + request_.timeout;
+  if (!isValidHostname(request_.host) || !isPrintablePath(request_.path)) {
+    finish(failure(TlsRptResultType::StsPolicyFetchError, "invalid host or path"));
+  } else if (request_.addresses.empty()) {
+    finish(failure(TlsRptResultType::StsPolicyFetchError, "no addresses to connect to"));
+  } else {
+    nextAttempt();
+  }
+  starting_ = false;
+}
+
+FetchResult FetchOperation::failure(TlsRptResultType type, std::string detail, int status) {
+  FetchResult r;
+  r.failure = type;
+  r.detail = std::move(detail);
+  r.http_status = status;
+  return r;
+}
+
+void FetchOperation::closeConnection() noexcept {
+  connect_ev_.reset();
+  if (fd_ >= 0) evutil_closesocket(std::exchange(fd_, -1));
+  if (bev_ != nullptr) bufferevent_free(std::exchange(bev_, nullptr));  // frees the SSL too
+  ssl_ = nullptr;
+  parser_.reset();
+}
+
+// A transport or TLS failure on the current address: remember it, try the next one.
+void FetchOperation::attemptFailed(TlsRptResultType type, std::string detail) noexcept {
+  moduleLogger("https")->debug("fetch attempt failed host={} address={} error={}",
+                               request_.host, escapeForLog(address_), escapeForLog(detail));
+  if (!best_ || rank(type) >= rank(best_->failure)) {
+    best_ = failure(type, fmt::format("{} ({})", detail, address_));
+  }
+  nextAttempt();
+}
+
+void FetchOperation::nextAttempt() noexcept {
+  closeConnection();
+  evtimer_del(timer_.get());
+  while (next_ < request_.addresses.size()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - SteadyClock::now());
+    if (left.count() <= 0) break;
+    address_ = request_.addresses[next_++];
+    // The remaining time is shared fairly among the addresses still to try.
+    auto budget = left / static_cast<long>(request_.addresses.size() - next_ + 1);
+    if (std::string error = connect(); !error.empty()) {
+      if (!best_) best_ = failure(TlsRptResultType::StsPolicyFetchError, error);
+      continue;
+    }
+    timeval tv = toTimeval(budget);
+    evtimer_add(timer_.get(), &tv);
+    return;
+  }
+  if (best_ && next_ >= request_.addresses.size()) {
+    finish(std::move(*best_));
+  } else {
+    finish(failure(TlsRptResultType::StsPolicyFetchError,
+                   fmt::format("timeout after {} ms", request_.timeout.count())));
+  }
+}
+
+// Starts the TCP connect and TLS handshake to address_; returns why it could not.
+std::string FetchOperation::connect() noexcept {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  std::string numeric = address_;
+  if (numeric.size() > 2 && numeric.front() == '[' && numeric.back() == ']') {
+    numeric = numeric.substr(1, numeric.size() - 2);
+  }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, numeric.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(request_.port);
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, numeric.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(request_.port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return fmt::format("not a numeric address: {}", escapeForLog(address_));
+  }
+  // TCP connect first on a plain socket: its errno (refused, unreachable) survives,
+  // which it does not once the socket is inside a bufferevent_openssl.
+  fd_ = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return fmt::format("socket: {}", evutil_socket_error_to_string(errno));
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    std::string why = fmt::format("connect failed: {}", evutil_socket_error_to_string(errno));
+    closeConnection();
+    return why;
+  }
+  connect_ev_.reset(event_new(fetcher_->base_, fd_, EV_WRITE, &FetchOperation::onConnected, this));
+  if (!connect_ev_) {
+    closeConnection();
+    return "event_new failed";
+  }
+  event_add(connect_ev_.get(), nullptr);
+  return {};
+}
+
+void FetchOperation::onConnected(evutil_socket_t fd, short, void* arg) noexcept {
+  auto* self = static_cast<FetchOperation*>(arg);
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+  self->connect_ev_.reset();
+  if (error != 0) {
+    self->attemptFailed(TlsRptResultType::StsPolicyFetchError,
+                        fmt::format("connect failed: {}", evutil_socket_error_to_string(error)));
+    return;
+  }
+  if (std::string why = self->startTls(); !why.empty()) {
+    self->attemptFailed(TlsRptResultType::StsPolicyFetchError, why);
+  }
+}
+
+// Wraps the connected socket in TLS; the handshake result arrives in onEvent().
+std::string FetchOperation::startTls() noexcept {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(fetcher_->ctx_.get());
+  if (ssl == nullptr) return "SSL_new failed";
+  // SNI and the DNS-ID to verify: the policy host, never the address.
+  if (setSni(ssl, request_.host.c_str()) != 1 ||
+      SSL_set1_host(ssl, request_.host.c_str()) != 1) {
+    SSL_free(ssl);
+    return "cannot set the TLS host name";
+  }
+  // RFC 8461 3.3 -> RFC 6125: the name must be a DNS-ID (subjectAltName). OpenSSL would
+  // otherwise fall back to the subject CN of a certificate without DNS names.
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  bev_ = bufferevent_openssl_socket_new(fetcher_->base_, fd_, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                        BEV_OPT_CLOSE_ON_FREE);
+  if (bev_ == nullptr) {
+    SSL_free(ssl);
+    return "cannot create a TLS connection";
+  }
+  fd_ = -1;  // owned by bev_ now
+  ssl_ = ssl;
+  // Servers often close without close_notify; body framing is checked by the parser.
+  bufferevent_openssl_set_allow_dirty_shutdown(bev_, 1);
+  bufferevent_setcb(bev_, &FetchOperation::onRead, nullptr, &FetchOperation::onEvent, this);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  tls_up_ = false;
+  parser_.emplace(request_.max_body);
+  return {};
+}
+
+void FetchOperation::sendRequest() {
+  std::string req = fmt::format(
+      "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\nAccept: text/plain\r\n"
+      "Connection: close\r\n\r\n",
+      request_.path, request_.host, fetcher_->user_agent_);
+  bufferevent_write(bev_, req.data(), req.size());
+}
+
+void FetchOperation::onEvent(bufferevent*, short what, void* arg) noexcept {
+  auto* self = static_cast<FetchOperation*>(arg);
+  try {
+    self->handleEvent(what);
+  } catch (const std::exception& e) {
+    self->finish(failure(TlsRptResultType::StsPolicyFetchError, fmt::format("internal error: {}", e.what())));
+  }
+}
+
+void FetchOperation::handleEvent(short what) {
+  if ((what & BEV_EVENT_CONNECTED) != 0) {
+    tls_up_ = true;
+    sendRequest();
+    return;
+  }
+  if ((what & BEV_EVENT_EOF) != 0 && tls_up_) {
+    // Read the close state before draining: the drain may complete the response, and
+    // then finish() resets ssl_ and the user callback may destroy *this.
+    const bool clean = (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
+    if (!drainInput()) return;  // finished: *this may be gone
+    handleParser(parser_->finishEof(clean));
+    return;
+  }
+  if (!tls_up_) {
+    long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK) {
+      attemptFailed(TlsRptResultType::StsWebpkiInvalid, X509_verify_cert_error_string(verify));
+      return;
+    }
+  }
+  std::string stage = tls_up_ ? "connection failed" : "TLS connect failed";
+  int socket_error = EVUTIL_SOCKET_ERROR();
+  unsigned long err = bufferevent_get_openssl_error(bev_);
+  moduleLogger("https")->debug("connection event what={:#x} errno={} openssl={:#x}", what, socket_error, err);
+  if (err != 0 && ERR_GET_LIB(err) != 0) {
+    attemptFailed(TlsRptResultType::StsPolicyFetchError, fmt::format("{}: {}", stage, opensslReason(err)));
+  } else if (socket_error != 0 && (what & BEV_EVENT_ERROR) != 0) {
+    attemptFailed(TlsRptResultType::StsPolicyFetchError,
+                  fmt::format("{}: {}", stage, evutil_socket_error_to_string(socket_error)));
+  } else {
+    attemptFailed(TlsRptResultType::StsPolicyFetchError, fmt::format("{}: connection closed or reset", stage));
+  }
+}
+
+void FetchOperation::onRead(bufferevent*, void* arg) noexcept {
+  auto* self = static_cast<FetchOperation*>(arg);
+  try {
+    self->drainInput();
+  } catch (const std::exception& e) {
+    self->finish(failure(TlsRptResultType::StsPolicyFetchError, fmt::format("internal error: {}", e.what())));
+  }
+}
+
+// Feeds everything buffered to the parser. Returns true once the buffer is empty and the
+// response still incomplete; false once the fetch finished (after which *this may already
+// be destroyed by the user callback: the caller returns at once).
+bool FetchOperation::drainInput() {
+  if (bev_ == nullptr || !parser_) return false;  // no connection: nothing to read
+  char buf[16 * 1024];
+  for (;;) {
+    std::size_t n = bufferevent_read(bev_, buf, sizeof buf);
+    if (n == 0) return true;
+    if (!handleParser(parser_->feed(std::string_view(buf, n)))) return false;
+  }
+}
+
+// Returns true while the response is still being read; false once the fetch finished
+// (after which *this may already be destroyed by the user callback).
+bool FetchOperation::handleParser(HttpResponseParser::State state) {
+  using State = HttpResponseParser::State;
+  if (state == State::HeadersReady) {
+    int status = parser_->status();
+    if (status != 200) {
+      finish(failure(TlsRptResultType::StsPolicyFetchError,
+                     status >= 300 && status < 400 ? fmt::format("redirect not followed ({})", status)
+                                                   : fmt::format("HTTP status {}", status),
+                     status));
+      return false;
+    }
+    auto type = parser_->header("Content-Type");
+    if (!type || !isTextPlainMediaType(*type)) {
+      // Not a policy document at all (RFC 8460 4.3.2): a fetch error, not an invalid policy.
+      finish(failure(TlsRptResultType::StsPolicyFetchError,
+                     type ? fmt::format("media type is not text/plain: {}", escapeForLog(*type, 80))
+                          : std::string("no Content-Type"),
+                     status));
+      return false;
+    }
+    state = parser_->resume();
+  }
+  if (state == State::Failed) {
+    finish(failure(TlsRptResultType::StsPolicyFetchError, parser_->error(), parser_->status()));
+    return false;
+  }
+  if (state == State::Complete) {
+    FetchResult ok;
+    ok.ok = true;
+    ok.http_status = parser_->status();
+    ok.body = parser_->body();
+    finish(std::move(ok));
+    return false;
+  }
+  return true;
+}
+
+// The current attempt used up its share of the time; the detail says how long we waited.
+void FetchOperation::onTimer(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<FetchOperation*>(arg);
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(self->deadline_ - SteadyClock::now());
+  auto spent = self->request_.timeout - std::max(left, std::chrono::milliseconds(0));
+  self->attemptFailed(TlsRptResultType::StsPolicyFetchError,
+                      fmt::format("timeout after {} ms", spent.count()));
+}
+
+void FetchOperation::finish(FetchResult result) noexcept {
+  closeConnection();
+  evtimer_del(timer_.get());
+  result_ = std::move(result);
+  if (starting_) {
+    timeval zero{};
+    evtimer_add(deliver_ev_.get(), &zero);  // never call back from inside fetch()
+  } else {
+    deliver();
+  }
+}
+
+void FetchOperation::onDeliver(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<FetchOperation*>(arg)->deliver();
+}
+
+void FetchOperation::deliver() noexcept {
+  if (fetcher_ == nullptr) return;
+  std::exchange(fetcher_, nullptr)->live_.erase(this);
+  auto done = std::move(done_);
+  done_ = nullptr;
+  if (!done) return;
+  try {
+    done(std::move(result_));  // may destroy *this: nothing after this line
+  } catch (const std::exception& e) {
+    moduleLogger("https")->error("fetch callback threw error={}", e.what());
+  } catch (...) {
+    moduleLogger("https")->error("fetch callback threw a non-exception");
+  }
+}
+
+}  // namespace mtasts::net
