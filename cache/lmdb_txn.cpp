@@ -1,4 +1,5 @@
-// ReadTxn / WriteTxn and lmdbError(): the thin layer between MDB_* calls and Result.
+// ReadTxn / WriteTxn and lmdbError(): the thin layer between MDB_* calls and Result. Every
+// txn that entered the env's gate leaves it on the thread that ends it.
 #include "cache/lmdb_env.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -71,9 +72,9 @@ ReadTxn::~ReadTxn() { abort(); }
 
 void ReadTxn::abort() {
   if (txn_ == nullptr) return;
-  if (active_) --env_->active_readers_;
   mdb_txn_abort(txn_);
   txn_ = nullptr;
+  if (active_) env_->gate_.leave();  // after the txn ended: the map may move from here on
   active_ = false;
 }
 
@@ -81,7 +82,7 @@ void ReadTxn::reset() {
   if (txn_ == nullptr || !active_) return;
   mdb_txn_reset(txn_);
   active_ = false;
-  --env_->active_readers_;
+  env_->gate_.leave();
 }
 
 Result<bool> ReadTxn::get(MDB_dbi dbi, std::string_view key, std::string_view& value) const {
@@ -100,10 +101,17 @@ Result<bool> ReadTxn::get(MDB_dbi dbi, std::string_view key, std::string_view& v
 WriteTxn::WriteTxn(WriteTxn&& other) noexcept
     : env_(std::exchange(other.env_, nullptr)),
       txn_(std::exchange(other.txn_, nullptr)),
-      failed_rc_(other.failed_rc_) {}
+      failed_rc_(other.failed_rc_),
+      gated_(std::exchange(other.gated_, false)) {}
 
 WriteTxn::~WriteTxn() {
-  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+  end();
+}
+
+void WriteTxn::end() {
+  if (gated_ && env_ != nullptr) env_->gate_.leave();
+  gated_ = false;
 }
 
 Result<void> WriteTxn::check(int rc, std::string_view what) {
@@ -148,6 +156,7 @@ Result<void> WriteTxn::commit() {
   if (txn_ == nullptr) return fail(ErrorCode::Internal, "write txn committed twice");
   // mdb_txn_commit frees the txn whether it succeeds or not.
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  end();
   return check(rc, "lmdb commit");
 }
 
