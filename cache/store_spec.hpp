@@ -20,8 +20,9 @@ class WriteTxn;
 struct StoreSpec {
   // Brings `dbi` from version `from` (0 <= from < version) to `version` inside `txn`:
   // rewrite, convert or delete records. It may run more than once (the txn is retried
-  // after the map grows), each time on the untouched old records. An error leaves the
-  // store at `from` with its records, and openStore() fails with that error.
+  // after the map grows), each time on the untouched old records. It must use only `txn`:
+  // the env is held exclusively meanwhile, so starting another txn would deadlock. An
+  // error leaves the store at `from` with its records, and openStore() fails with it.
   using Migration = std::function<Result<void>(WriteTxn& txn, MDB_dbi dbi, int from)>;
 
   std::string name;    // sub-database name: 1-64 bytes of [a-z0-9_.-], not "meta"
