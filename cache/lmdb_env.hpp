@@ -59,6 +59,13 @@ Error lmdbError(int rc, std::string_view what);
 
 class LmdbEnv;
 
+// Visits the records of `dbi` whose key starts with `prefix` (all for ""), in key order, in
+// an active read or write txn (ReadTxn::raw(), WriteTxn::raw()), until `visit` returns false.
+// Keys and values point into the map (valid until the txn ends); `visit` must not write to
+// `dbi` (collect the keys, then delete them).
+using ScanVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+Result<void> scanPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix, const ScanVisitor& visit);
+
 // A read-only snapshot. Reusable: reset() releases the snapshot but keeps the handle and
 // its reader slot, LmdbEnv::beginRead() renews it (a reset txn may move to another thread).
 // The destructor aborts.

@@ -31,10 +31,6 @@ struct ResetOnExit {
   ~ResetOnExit() { txn.reset(); }
 };
 
-struct CursorCloser {
-  void operator()(MDB_cursor* cursor) const { mdb_cursor_close(cursor); }
-};
-
 }  // namespace
 
 const StoreSpec& LmdbPolicyStore::spec() {
@@ -106,25 +102,19 @@ Result<void> LmdbPolicyStore::eraseAll() {
 Result<void> LmdbPolicyStore::forEach(const Visitor& visit) {
   ReadTxn txn;  // its own snapshot: the visitor may call get(), which resets read_
   if (auto r = env_->beginRead(txn); !r) return r;
-  MDB_cursor* raw = nullptr;
-  if (int rc = mdb_cursor_open(txn.raw(), dbi_, &raw); rc != MDB_SUCCESS) {
-    return Unexpected{lmdbError(rc, "cannot open a cursor on policies")};
-  }
-  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);  // closed before txn ends
   PolicyRecord record;
-  MDB_val key{0, nullptr};
-  MDB_val value{0, nullptr};
-  int rc = mdb_cursor_get(raw, &key, &value, MDB_FIRST);
-  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(raw, &key, &value, MDB_NEXT)) {
-    std::string_view domain(static_cast<const char*>(key.mv_data), key.mv_size);
-    std::string_view bytes(static_cast<const char*>(value.mv_data), value.mv_size);
+  auto scanned = scanPrefix(txn.raw(), dbi_, "", [&](std::string_view domain, std::string_view bytes) {
     if (auto decoded = decodeRecord(bytes, record); !decoded) {
       warnUndecodable(domain, decoded.error());
-      continue;
+      return true;
     }
-    if (!visit(domain, record)) return {};
+    return visit(domain, record);
+  });
+  if (!scanned) {
+    Error error = std::move(scanned).error();
+    error.detail = "policies: " + error.detail;
+    return Unexpected{std::move(error)};
   }
-  if (rc != MDB_NOTFOUND) return Unexpected{lmdbError(rc, "cannot iterate policies")};
   return {};
 }
 

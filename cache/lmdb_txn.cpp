@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <cerrno>
+#include <memory>
 
 namespace mtasts::cache {
 namespace {
@@ -49,6 +50,26 @@ ErrorCode codeFor(int rc) {
 
 Error lmdbError(int rc, std::string_view what) {
   return Error{codeFor(rc), fmt::format("{}: {} (lmdb rc {})", what, mdb_strerror(rc), rc)};
+}
+
+Result<void> scanPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix, const ScanVisitor& visit) {
+  if (txn == nullptr) return fail(ErrorCode::Internal, "scan without an active txn");
+  MDB_cursor* raw = nullptr;
+  if (int rc = mdb_cursor_open(txn, dbi, &raw); rc != MDB_SUCCESS) {
+    return Unexpected{lmdbError(rc, "cannot open a cursor")};
+  }
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> cursor(raw, mdb_cursor_close);
+  MDB_val key = toVal(prefix);
+  MDB_val value{0, nullptr};
+  // MDB_SET_RANGE: the first key >= prefix; an empty key is not valid there, so "" scans all.
+  int rc = mdb_cursor_get(raw, &key, &value, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(raw, &key, &value, MDB_NEXT)) {
+    std::string_view k = fromVal(key);
+    if (k.substr(0, prefix.size()) != prefix) return {};
+    if (!visit(k, fromVal(value))) return {};
+  }
+  if (rc != MDB_NOTFOUND) return Unexpected{lmdbError(rc, "cannot iterate")};
+  return {};
 }
 
 // ---- ReadTxn ----

@@ -353,3 +353,43 @@ TEST_CASE("a migration that needs a bigger map runs again after the map grew") {
   CHECK(all["k9"] == std::string(12000, 'b'));
   CHECK(readKey(*env, env->meta(), "version:counts") == "2");
 }
+
+TEST_CASE("scanPrefix visits the records under a prefix in key order, in read and write txns") {
+  TempDir tmp;
+  auto env = openEnv({tmp.path()});
+  auto days = env->openStore({"days", 1, {}});
+  REQUIRE(days);
+  for (const char* k : {"2024-01-02/a", "2024-01-01/b", "2024-01-01/a", "2024-01-010/x", "2024-01-03/a"}) {
+    put(*env, *days, k, std::string("v:") + k);
+  }
+  auto scan = [&](MDB_txn* txn, std::string_view prefix, std::size_t stop_after) {
+    std::vector<std::string> seen;
+    auto r = scanPrefix(txn, *days, prefix, [&](std::string_view key, std::string_view value) {
+      CHECK(value == "v:" + std::string(key));
+      seen.emplace_back(key);
+      return seen.size() < stop_after;
+    });
+    REQUIRE(r);
+    return seen;
+  };
+  ReadTxn txn;
+  REQUIRE(env->beginRead(txn));
+  CHECK(scan(txn.raw(), "2024-01-01/", 99) == std::vector<std::string>{"2024-01-01/a", "2024-01-01/b"});
+  CHECK(scan(txn.raw(), "2024-01-01", 99) ==
+        std::vector<std::string>{"2024-01-01/a", "2024-01-01/b", "2024-01-010/x"});
+  CHECK(scan(txn.raw(), "", 99).size() == 5);
+  CHECK(scan(txn.raw(), "", 2) == std::vector<std::string>{"2024-01-01/a", "2024-01-01/b"});
+  CHECK(scan(txn.raw(), "2024-01-04", 99).empty());
+  CHECK(scan(txn.raw(), "2023", 99).empty());
+  txn.reset();
+  // A sweep: collect in the write txn, then delete.
+  auto swept = env->write([&](WriteTxn& w) -> Result<void> {
+    for (const auto& key : scan(w.raw(), "2024-01-01/", 99)) {
+      if (auto d = w.del(*days, key); !d) return Unexpected{d.error()};
+    }
+    return {};
+  });
+  REQUIRE(swept);
+  CHECK(readAll(*env, *days).size() == 3);
+  CHECK_FALSE(scanPrefix(nullptr, *days, "", [](std::string_view, std::string_view) { return true; }));
+}
