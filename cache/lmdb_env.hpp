@@ -19,6 +19,7 @@
 //   for itself: its write fails TooLarge. Adopting a map grown by another process likewise.
 // - openStore() runs with every other txn of the process held back (mdb_dbi_open must not
 //   race another txn): call it at startup, before handing the env to other threads.
+// - The env closes with its last shared_ptr: stop (join) the threads that use it first.
 #pragma once
 
 #include "cache/store_spec.hpp"
@@ -47,6 +48,7 @@ inline constexpr std::size_t MaxStores = 30;  // named stores per env, besides "
 
 struct LmdbOptions {
   std::string dir;                         // state_dir; created 0750 if missing (not read-only)
+  // The map is address space: data.mdb and RSS grow only with the pages written / read.
   std::size_t map_size = 64 << 20;         // initial map size
   std::size_t max_map_size = 1 << 30;      // the map doubles up to this on MDB_MAP_FULL
   bool read_only = false;                  // MDB_RDONLY, e.g. a CLI --dump next to the daemon
