@@ -1,3 +1,5 @@
+// LmdbEnv: opening the environment, starting txns through the gate, and growing the map.
+// The schema and store versions are in lmdb_stores.cpp, the txn wrappers in lmdb_txn.cpp.
 #include "cache/lmdb_env.hpp"
 
 #include "common/log.hpp"
@@ -8,16 +10,18 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 namespace mtasts::cache {
 namespace {
 
-constexpr unsigned MaxDbis = 8;  // policies, meta, and room for the TLS-RPT counters
+// meta + the stores + one spare: the schema check opens every sub-database it finds.
+constexpr unsigned MaxDbis = MaxStores + 2;
 constexpr mdb_mode_t FileMode = 0640;
 constexpr mode_t DirMode = 0750;
-constexpr std::string_view SchemaKey = "schema";
+// A write retried after the map grew can find it full again when another thread filled
+// the new room meanwhile; growth stops at max_map_size anyway, this bounds the rest.
+constexpr int MaxWriteAttempts = 8;
 
 std::shared_ptr<spdlog::logger> logger() {
   static auto logger = moduleLogger("cache");
@@ -34,10 +38,10 @@ std::size_t roundToPages(std::size_t size) {
   return size < page ? page : size / page * page;
 }
 
-// Parses the stored schema value; anything but a small decimal is "unreadable".
-bool parseSchema(std::string_view text, int& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size() && out >= 0;
+std::size_t envMapSize(MDB_env* env) {
+  MDB_envinfo info{};
+  mdb_env_info(env, &info);
+  return info.me_mapsize;
 }
 
 }  // namespace
@@ -46,7 +50,7 @@ LmdbEnv::~LmdbEnv() {
   if (env_ != nullptr) mdb_env_close(env_);
 }
 
-Result<std::unique_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
+Result<std::shared_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
   if (options.dir.empty()) return fail(ErrorCode::InvalidInput, "state_dir is empty");
   if (options.map_size == 0 || options.max_map_size < options.map_size) {
     return fail(ErrorCode::InvalidInput,
@@ -57,7 +61,7 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
     return fail(ErrorCode::Io, fmt::format("cannot create state_dir {}: {}", options.dir,
                                            std::strerror(errno)));
   }
-  std::unique_ptr<LmdbEnv> env(new LmdbEnv(options));
+  std::shared_ptr<LmdbEnv> env(new LmdbEnv(options));
   std::string where = fmt::format("cannot open state_dir {}", options.dir);
   if (int rc = mdb_env_create(&env->env_); rc != MDB_SUCCESS) {
     env->env_ = nullptr;
@@ -65,7 +69,8 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
   }
   int rc = mdb_env_set_maxdbs(env->env_, MaxDbis);
   if (rc == MDB_SUCCESS) rc = mdb_env_set_mapsize(env->env_, roundToPages(options.map_size));
-  // MDB_NOTLS: read txns are not bound to a thread, so a reset txn can be kept and renewed.
+  // MDB_NOTLS: read txns are not bound to a thread, so a reset txn can be kept and renewed,
+  // and threads (the TLS-RPT writer) start txns without using up per-thread reader slots.
   // MDB_NOMETASYNC: one fdatasync per commit instead of two; an OS crash may lose the last
   // commit (a cache entry, refetched later) but never the store's integrity (LMDB docs).
   // MDB_NOSYNC is not used: after an OS crash it can corrupt the store, and a store that
@@ -76,119 +81,62 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
 
   // Use the larger of the configured size and the one on disk (grown earlier, or by another
   // process): a smaller configured size would otherwise shrink the map, then regrow it.
-  std::size_t configured = env->mapSize();
-  if (rc = mdb_env_set_mapsize(env->env_, 0); rc == MDB_SUCCESS && env->mapSize() < configured) {
+  std::size_t configured = envMapSize(env->env_);
+  if (rc = mdb_env_set_mapsize(env->env_, 0);
+      rc == MDB_SUCCESS && envMapSize(env->env_) < configured) {
     rc = mdb_env_set_mapsize(env->env_, configured);
   }
   if (rc != MDB_SUCCESS) return Unexpected{lmdbError(rc, where)};
+  env->refreshMapSize();
 
   // A process killed inside a read txn leaves its reader slot behind: reclaim it now.
   int dead = 0;
   if (mdb_reader_check(env->env_, &dead) == MDB_SUCCESS && dead > 0) {
     logger()->info("cleared stale readers dir={} count={}", options.dir, dead);
   }
-  if (auto r = env->openDbis(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = env->openMeta(); !r) return Unexpected{std::move(r).error()};
   if (auto r = env->checkSchema(); !r) return Unexpected{std::move(r).error()};
   return env;
 }
 
-Result<MDB_dbi> LmdbEnv::openDbi(const std::string& name) {
+Result<void> LmdbEnv::openMeta() {
+  // Nobody else has this env yet: no other txn can race mdb_dbi_open.
   MDB_txn* txn = nullptr;
-  unsigned txn_flags = readOnly() ? MDB_RDONLY : 0U;
-  if (int rc = startTxn(nullptr, txn_flags, &txn); rc != MDB_SUCCESS) {
-    return Unexpected{lmdbError(rc, fmt::format("cannot open database {}", name))};
+  if (int rc = startTxn(nullptr, readOnly() ? MDB_RDONLY : 0U, &txn, false); rc != MDB_SUCCESS) {
+    return Unexpected{lmdbError(rc, "cannot open database meta")};
   }
-  MDB_dbi dbi = 0;
-  int rc = mdb_dbi_open(txn, name.c_str(), readOnly() ? 0U : MDB_CREATE, &dbi);
+  int rc = mdb_dbi_open(txn, "meta", readOnly() ? 0U : MDB_CREATE, &meta_);
   if (rc != MDB_SUCCESS) {
     mdb_txn_abort(txn);
     if (rc == MDB_NOTFOUND) {
-      return fail(ErrorCode::NotFound,
-                  fmt::format("state_dir {} holds no database {} yet", dir(), name));
+      return fail(ErrorCode::NotFound, fmt::format("state_dir {} holds no database meta yet", dir()));
     }
-    return Unexpected{lmdbError(rc, fmt::format("cannot open database {}", name))};
+    return Unexpected{lmdbError(rc, "cannot open database meta")};
   }
   // The handle becomes visible to later txns only once this txn commits (read-only too).
   if (rc = mdb_txn_commit(txn); rc != MDB_SUCCESS) {
-    return Unexpected{lmdbError(rc, fmt::format("cannot open database {}", name))};
+    return Unexpected{lmdbError(rc, "cannot open database meta")};
   }
-  return dbi;
-}
-
-Result<void> LmdbEnv::openDbis() {
-  auto policies = openDbi("policies");
-  if (!policies) return Unexpected{std::move(policies).error()};
-  auto meta = openDbi("meta");
-  if (!meta) return Unexpected{std::move(meta).error()};
-  policies_ = *policies;
-  meta_ = *meta;
   return {};
 }
 
-Result<void> LmdbEnv::checkSchema() {
-  ReadTxn txn;
-  if (auto r = beginRead(txn); !r) return r;
-  std::string_view stored;
-  auto found = txn.get(meta_, SchemaKey, stored);
-  if (!found) return Unexpected{std::move(found).error()};
-  int version = 0;
-  if (*found && !parseSchema(stored, version)) {
-    return fail(ErrorCode::InvalidInput,
-                fmt::format("state_dir {} has an unreadable schema record \"{}\"; refusing to open",
-                            dir(), escapeForLog(stored, 32)));
-  }
-  MDB_stat stat{};
-  if (int rc = mdb_stat(txn.raw(), policies_, &stat); rc != MDB_SUCCESS) {
-    return Unexpected{lmdbError(rc, "cannot read the policies database")};
-  }
-  txn.reset();
-  if (version > SchemaVersion) {
-    return fail(ErrorCode::InvalidInput,
-                fmt::format("state_dir {} was written by a newer mtastsd (schema {}); "
-                            "refusing to open",
-                            dir(), version));
-  }
-  if (*found && version == SchemaVersion) return {};
-  // Schema 0 (no schema record in a non-empty store) is the only older one: rebuild.
-  bool rebuild = stat.ms_entries > 0;
-  if (readOnly()) {
-    if (!rebuild) return {};  // a new, empty store: nothing to read, nothing to migrate
-    return fail(ErrorCode::InvalidInput,
-                fmt::format("state_dir {} has schema {} and needs a migration; open it "
-                            "read-write (start mtastsd) first",
-                            dir(), version));
-  }
-  if (rebuild) {
-    logger()->warn("rebuilding policy cache dir={} old_schema={} new_schema={} dropped={}", dir(),
-                version, SchemaVersion, stat.ms_entries);
-  }
-  std::string value = std::to_string(SchemaVersion);
-  return write([&](WriteTxn& w) -> Result<void> {
-    if (rebuild) {
-      if (auto r = w.clear(policies_); !r) return r;
-    }
-    return w.put(meta_, SchemaKey, value);
-  });
-}
+void LmdbEnv::refreshMapSize() { map_size_.store(envMapSize(env_), std::memory_order_relaxed); }
 
-std::size_t LmdbEnv::mapSize() const {
-  MDB_envinfo info{};
-  mdb_env_info(env_, &info);
-  return info.me_mapsize;
-}
-
-int LmdbEnv::startTxn(MDB_txn* renew, unsigned flags, MDB_txn** out) {
+int LmdbEnv::startTxn(MDB_txn* renew, unsigned flags, MDB_txn** out, bool gated) {
   bool adopted_size = false;
   bool checked_readers = false;
   for (;;) {
+    if (gated) gate_.enter();
     int rc = renew != nullptr ? mdb_txn_renew(renew) : mdb_txn_begin(env_, nullptr, flags, out);
-    if (rc == MDB_MAP_RESIZED && !adopted_size && active_readers_ == 0) {
+    if (rc == MDB_SUCCESS) {
+      if (renew != nullptr) *out = renew;
+      return rc;
+    }
+    if (gated) gate_.leave();
+    if (rc == MDB_MAP_RESIZED && !adopted_size) {
       // Another process grew the map past ours: adopt its size (0 = the size on disk).
       adopted_size = true;
-      rc = mdb_env_set_mapsize(env_, 0);
-      if (rc != MDB_SUCCESS) return rc;
-      logger()->info("adopted map size grown by another process dir={} map_size={}", dir(),
-                  mapSize());
+      if (adoptMapSize(gated) != MDB_SUCCESS) return rc;
       continue;
     }
     if (rc == MDB_READERS_FULL && !checked_readers) {
@@ -198,16 +146,30 @@ int LmdbEnv::startTxn(MDB_txn* renew, unsigned flags, MDB_txn** out) {
       logger()->warn("reader table full, cleared stale readers dir={} count={}", dir(), dead);
       continue;
     }
-    if (rc == MDB_SUCCESS && renew != nullptr) *out = renew;
     return rc;
   }
+}
+
+int LmdbEnv::adoptMapSize(bool gated) {
+  int rc = MDB_MAP_RESIZED;
+  auto adopt = [&] {
+    rc = mdb_env_set_mapsize(env_, 0);
+    if (rc == MDB_SUCCESS) refreshMapSize();
+  };
+  // A thread that holds a txn cannot remap under itself: it keeps MDB_MAP_RESIZED (Temporary).
+  if (gated && !gate_.exclusive(adopt)) return MDB_MAP_RESIZED;
+  if (!gated) adopt();
+  if (rc == MDB_SUCCESS) {
+    logger()->info("adopted map size grown by another process dir={} map_size={}", dir(), mapSize());
+  }
+  return rc;
 }
 
 Result<void> LmdbEnv::beginRead(ReadTxn& txn) {
   if (txn.active_) return {};
   if (txn.txn_ != nullptr && txn.env_ != this) txn.abort();
   MDB_txn* raw = nullptr;
-  int rc = startTxn(txn.txn_, MDB_RDONLY, &raw);
+  int rc = startTxn(txn.txn_, MDB_RDONLY, &raw, true);
   if (rc != MDB_SUCCESS) {
     txn.abort();  // a failed renew leaves the handle in an unknown state: start afresh next time
     return Unexpected{lmdbError(rc, fmt::format("cannot start a read txn in {}", dir()))};
@@ -215,29 +177,37 @@ Result<void> LmdbEnv::beginRead(ReadTxn& txn) {
   txn.env_ = this;
   txn.txn_ = raw;
   txn.active_ = true;
-  ++active_readers_;
   return {};
 }
 
-Result<WriteTxn> LmdbEnv::beginWrite() {
+Result<WriteTxn> LmdbEnv::beginWrite() { return beginWrite(true); }
+
+Result<WriteTxn> LmdbEnv::beginWrite(bool gated) {
   if (readOnly()) {
     return fail(ErrorCode::Io, fmt::format("state_dir {} is open read-only", dir()));
   }
   MDB_txn* raw = nullptr;
-  if (int rc = startTxn(nullptr, 0, &raw); rc != MDB_SUCCESS) {
+  if (int rc = startTxn(nullptr, 0, &raw, gated); rc != MDB_SUCCESS) {
     return Unexpected{lmdbError(rc, fmt::format("cannot start a write txn in {}", dir()))};
   }
-  return WriteTxn(this, raw);
+  return WriteTxn(this, raw, gated);
 }
 
-Result<void> LmdbEnv::grow() {
-  std::size_t current = mapSize();
-  if (active_readers_ > 0) {
+Result<void> LmdbEnv::grow(std::size_t full_at, bool gated) {
+  if (!gated) return resize(full_at);
+  Result<void> result;
+  if (!gate_.exclusive([&] { result = resize(full_at); })) {
     return fail(ErrorCode::TooLarge,
-                fmt::format("state_dir {} map full (map_size {}) and cannot grow while a read "
-                            "txn is open",
-                            dir(), current));
+                fmt::format("state_dir {} map full (map_size {}) and cannot grow while this "
+                            "thread has a txn open",
+                            dir(), full_at));
   }
+  return result;
+}
+
+Result<void> LmdbEnv::resize(std::size_t full_at) {
+  std::size_t current = envMapSize(env_);
+  if (current > full_at) return {};  // another thread grew it while this one waited
   if (current >= options_.max_map_size) {
     return fail(ErrorCode::TooLarge,
                 fmt::format("state_dir {} is full: map_size {} reached max_map_size {}", dir(),
@@ -248,23 +218,28 @@ Result<void> LmdbEnv::grow() {
   if (int rc = mdb_env_set_mapsize(env_, next); rc != MDB_SUCCESS) {
     return Unexpected{lmdbError(rc, fmt::format("cannot grow the map of {}", dir()))};
   }
+  refreshMapSize();
   logger()->info("map grown dir={} old_size={} new_size={}", dir(), current, mapSize());
   return {};
 }
 
-Result<void> LmdbEnv::write(const std::function<Result<void>(WriteTxn&)>& body) {
-  for (int attempt = 0;; ++attempt) {
+Result<void> LmdbEnv::write(const WriteBody& body) { return runWrite(body, true); }
+
+Result<void> LmdbEnv::runWrite(const WriteBody& body, bool gated) {
+  for (int attempt = 1;; ++attempt) {
     int failed_rc = 0;
+    std::size_t full_at = 0;
     Result<void> result;
     {
-      auto txn = beginWrite();
+      auto txn = beginWrite(gated);
       if (!txn) return Unexpected{std::move(txn).error()};
+      full_at = mapSize();  // cannot change while this txn is open
       result = body(*txn);
       if (result) result = txn->commit();
       failed_rc = txn->failedRc();
     }  // the txn is aborted here (if not committed): the map can only grow with none open
-    if (result || failed_rc != MDB_MAP_FULL || attempt > 0) return result;
-    if (auto grown = grow(); !grown) return grown;
+    if (result || failed_rc != MDB_MAP_FULL || attempt >= MaxWriteAttempts) return result;
+    if (auto grown = grow(full_at, gated); !grown) return grown;
   }
 }
 

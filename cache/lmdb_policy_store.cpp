@@ -31,20 +31,24 @@ struct ResetOnExit {
   ~ResetOnExit() { txn.reset(); }
 };
 
-struct CursorCloser {
-  void operator()(MDB_cursor* cursor) const { mdb_cursor_close(cursor); }
-};
-
 }  // namespace
+
+const StoreSpec& LmdbPolicyStore::spec() {
+  // No migration: there is no older version than 1 (a pre-schema env is dropped whole).
+  static const StoreSpec spec{"policies", 1, {}};
+  return spec;
+}
 
 Result<std::unique_ptr<LmdbPolicyStore>> LmdbPolicyStore::open(const LmdbOptions& options) {
   auto env = LmdbEnv::open(options);
   if (!env) return Unexpected{std::move(env).error()};
-  return attach(std::shared_ptr<LmdbEnv>(std::move(*env)));
+  return attach(std::move(*env));
 }
 
-std::unique_ptr<LmdbPolicyStore> LmdbPolicyStore::attach(std::shared_ptr<LmdbEnv> env) {
-  return std::unique_ptr<LmdbPolicyStore>(new LmdbPolicyStore(std::move(env)));
+Result<std::unique_ptr<LmdbPolicyStore>> LmdbPolicyStore::attach(std::shared_ptr<LmdbEnv> env) {
+  auto dbi = env->openStore(spec());
+  if (!dbi) return Unexpected{std::move(dbi).error()};
+  return std::unique_ptr<LmdbPolicyStore>(new LmdbPolicyStore(std::move(env), *dbi));
 }
 
 void LmdbPolicyStore::warnUndecodable(std::string_view domain, const Error& error) {
@@ -58,7 +62,7 @@ Result<bool> LmdbPolicyStore::get(std::string_view domain, PolicyRecord& out) {
   if (auto r = env_->beginRead(read_); !r) return Unexpected{std::move(r).error()};
   ResetOnExit reset{read_};
   std::string_view bytes;
-  auto found = read_.get(env_->policies(), domain, bytes);
+  auto found = read_.get(dbi_, domain, bytes);
   if (!found || !*found) return found;
   // Decoded straight from the map into `out`: no copy of the value, no allocation when
   // out's strings and vectors are already big enough.
@@ -73,7 +77,7 @@ Result<void> LmdbPolicyStore::put(std::string_view domain, const PolicyRecord& r
   if (auto r = checkKey(domain); !r) return r;
   if (auto r = checkEncodable(record); !r) return r;
   std::string encoded = encodeRecord(record);
-  auto result = env_->write([&](WriteTxn& txn) { return txn.put(env_->policies(), domain, encoded); });
+  auto result = env_->write([&](WriteTxn& txn) { return txn.put(dbi_, domain, encoded); });
   if (result && !warned_.empty()) warned_.erase(std::string(domain));
   return result;
 }
@@ -82,7 +86,7 @@ Result<bool> LmdbPolicyStore::erase(std::string_view domain) {
   if (auto r = checkKey(domain); !r) return Unexpected{std::move(r).error()};
   bool existed = false;
   auto result = env_->write([&](WriteTxn& txn) -> Result<void> {
-    auto deleted = txn.del(env_->policies(), domain);
+    auto deleted = txn.del(dbi_, domain);
     if (!deleted) return Unexpected{std::move(deleted).error()};
     existed = *deleted;
     return {};
@@ -92,31 +96,25 @@ Result<bool> LmdbPolicyStore::erase(std::string_view domain) {
 }
 
 Result<void> LmdbPolicyStore::eraseAll() {
-  return env_->write([&](WriteTxn& txn) { return txn.clear(env_->policies()); });
+  return env_->write([&](WriteTxn& txn) { return txn.clear(dbi_); });
 }
 
 Result<void> LmdbPolicyStore::forEach(const Visitor& visit) {
   ReadTxn txn;  // its own snapshot: the visitor may call get(), which resets read_
   if (auto r = env_->beginRead(txn); !r) return r;
-  MDB_cursor* raw = nullptr;
-  if (int rc = mdb_cursor_open(txn.raw(), env_->policies(), &raw); rc != MDB_SUCCESS) {
-    return Unexpected{lmdbError(rc, "cannot open a cursor on policies")};
-  }
-  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);  // closed before txn ends
   PolicyRecord record;
-  MDB_val key{0, nullptr};
-  MDB_val value{0, nullptr};
-  int rc = mdb_cursor_get(raw, &key, &value, MDB_FIRST);
-  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(raw, &key, &value, MDB_NEXT)) {
-    std::string_view domain(static_cast<const char*>(key.mv_data), key.mv_size);
-    std::string_view bytes(static_cast<const char*>(value.mv_data), value.mv_size);
+  auto scanned = scanPrefix(txn.raw(), dbi_, "", [&](std::string_view domain, std::string_view bytes) {
     if (auto decoded = decodeRecord(bytes, record); !decoded) {
       warnUndecodable(domain, decoded.error());
-      continue;
+      return true;
     }
-    if (!visit(domain, record)) return {};
+    return visit(domain, record);
+  });
+  if (!scanned) {
+    Error error = std::move(scanned).error();
+    error.detail = "policies: " + error.detail;
+    return Unexpected{std::move(error)};
   }
-  if (rc != MDB_NOTFOUND) return Unexpected{lmdbError(rc, "cannot iterate policies")};
   return {};
 }
 
@@ -128,14 +126,14 @@ Result<void> LmdbPolicyStore::recordUsage(
     for (const auto& [domain, when] : stamps) {
       if (!checkKey(domain)) continue;
       std::string_view bytes;
-      auto found = txn.get(env_->policies(), domain, bytes);
+      auto found = txn.get(dbi_, domain, bytes);
       if (!found) return Unexpected{std::move(found).error()};
       // Missing: skipped. Undecodable: left for the next put() to replace.
       if (!*found || !decodeRecord(bytes, scratch_)) continue;
       if (when <= scratch_.last_used) continue;
       scratch_.last_used = when;
       encoded = encodeRecord(scratch_);
-      if (auto r = txn.put(env_->policies(), domain, encoded); !r) return r;
+      if (auto r = txn.put(dbi_, domain, encoded); !r) return r;
     }
     return {};
   });

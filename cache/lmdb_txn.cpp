@@ -1,9 +1,11 @@
-// ReadTxn / WriteTxn and lmdbError(): the thin layer between MDB_* calls and Result.
+// ReadTxn / WriteTxn and lmdbError(): the thin layer between MDB_* calls and Result. Every
+// txn that entered the env's gate leaves it on the thread that ends it.
 #include "cache/lmdb_env.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
 #include <cerrno>
+#include <memory>
 
 namespace mtasts::cache {
 namespace {
@@ -50,6 +52,26 @@ Error lmdbError(int rc, std::string_view what) {
   return Error{codeFor(rc), fmt::format("{}: {} (lmdb rc {})", what, mdb_strerror(rc), rc)};
 }
 
+Result<void> scanPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix, const ScanVisitor& visit) {
+  if (txn == nullptr) return fail(ErrorCode::Internal, "scan without an active txn");
+  MDB_cursor* raw = nullptr;
+  if (int rc = mdb_cursor_open(txn, dbi, &raw); rc != MDB_SUCCESS) {
+    return Unexpected{lmdbError(rc, "cannot open a cursor")};
+  }
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> cursor(raw, mdb_cursor_close);
+  MDB_val key = toVal(prefix);
+  MDB_val value{0, nullptr};
+  // MDB_SET_RANGE: the first key >= prefix; an empty key is not valid there, so "" scans all.
+  int rc = mdb_cursor_get(raw, &key, &value, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(raw, &key, &value, MDB_NEXT)) {
+    std::string_view k = fromVal(key);
+    if (k.substr(0, prefix.size()) != prefix) return {};
+    if (!visit(k, fromVal(value))) return {};
+  }
+  if (rc != MDB_NOTFOUND) return Unexpected{lmdbError(rc, "cannot iterate")};
+  return {};
+}
+
 // ---- ReadTxn ----
 
 ReadTxn::ReadTxn(ReadTxn&& other) noexcept
@@ -71,9 +93,9 @@ ReadTxn::~ReadTxn() { abort(); }
 
 void ReadTxn::abort() {
   if (txn_ == nullptr) return;
-  if (active_) --env_->active_readers_;
   mdb_txn_abort(txn_);
   txn_ = nullptr;
+  if (active_) env_->gate_.leave();  // after the txn ended: the map may move from here on
   active_ = false;
 }
 
@@ -81,7 +103,7 @@ void ReadTxn::reset() {
   if (txn_ == nullptr || !active_) return;
   mdb_txn_reset(txn_);
   active_ = false;
-  --env_->active_readers_;
+  env_->gate_.leave();
 }
 
 Result<bool> ReadTxn::get(MDB_dbi dbi, std::string_view key, std::string_view& value) const {
@@ -100,10 +122,17 @@ Result<bool> ReadTxn::get(MDB_dbi dbi, std::string_view key, std::string_view& v
 WriteTxn::WriteTxn(WriteTxn&& other) noexcept
     : env_(std::exchange(other.env_, nullptr)),
       txn_(std::exchange(other.txn_, nullptr)),
-      failed_rc_(other.failed_rc_) {}
+      failed_rc_(other.failed_rc_),
+      gated_(std::exchange(other.gated_, false)) {}
 
 WriteTxn::~WriteTxn() {
-  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+  end();
+}
+
+void WriteTxn::end() {
+  if (gated_ && env_ != nullptr) env_->gate_.leave();
+  gated_ = false;
 }
 
 Result<void> WriteTxn::check(int rc, std::string_view what) {
@@ -148,6 +177,7 @@ Result<void> WriteTxn::commit() {
   if (txn_ == nullptr) return fail(ErrorCode::Internal, "write txn committed twice");
   // mdb_txn_commit frees the txn whether it succeeds or not.
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  end();
   return check(rc, "lmdb commit");
 }
 

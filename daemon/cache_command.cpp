@@ -1,6 +1,7 @@
 #include "daemon/cache_command.hpp"
 
 #include "cache/lmdb_policy_store.hpp"
+#include "cache/memory_policy_store.hpp"
 #include "daemon/cli.hpp"
 #include "postfix/socketmap.hpp"
 
@@ -78,6 +79,12 @@ int runDump(const std::string& state_dir, bool json) {
   options.dir = state_dir;
   options.read_only = true;
   auto store = cache::LmdbPolicyStore::open(options);
+  if (!store && store.error().code == ErrorCode::NotFound) {
+    // The env exists but no process has opened the policy store in it yet: nothing cached.
+    cache::MemoryPolicyStore empty;
+    std::cout << formatCacheDump(empty, json, SystemClock().now());
+    return 0;
+  }
   if (!store) {
     std::cerr << "mtastsd: cannot open the cache: " << store.error().detail << "\n";
     return ExitCantCreate;

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -173,10 +174,18 @@ int run(const CommandLine& cli, Settings settings) {
     }
     log()->info("dropped privileges user={} uid={} gid={}", target->name, target->uid, target->gid);
   }
+  // The process's one LMDB environment (a process opens a state_dir once); every store
+  // attaches to it. The map may start above the default cap when lmdb_map_size says so.
   cache::LmdbOptions store_options;
   store_options.dir = settings.state_dir;
   store_options.map_size = settings.lmdb_map_size;
-  auto opened = cache::LmdbPolicyStore::open(store_options);
+  store_options.max_map_size = std::max(store_options.max_map_size, settings.lmdb_map_size);
+  auto env = cache::LmdbEnv::open(store_options);
+  if (!env) {
+    log()->critical("cannot open the state store error={}", escapeForLog(env.error().detail, 400));
+    return ExitCantCreate;
+  }
+  auto opened = cache::LmdbPolicyStore::attach(*env);
   if (!opened) {
     log()->critical("cannot open the policy store error={}", escapeForLog(opened.error().detail, 400));
     return ExitCantCreate;

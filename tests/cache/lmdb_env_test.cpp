@@ -104,13 +104,16 @@ TEST_CASE("an unreadable schema record is refused") {
   CHECK(env.error().detail.find("unreadable schema record \"1x\"") != std::string::npos);
 }
 
-TEST_CASE("a non-empty store without a schema record is rebuilt as schema 1") {
+TEST_CASE("a non-empty store without a schema record is rebuilt as schema 1, every store of it") {
   TempDir tmp;
   {
     auto store = LmdbPolicyStore::open({tmp.path()});
     REQUIRE(store);
     REQUIRE((*store)->put("example.com", sampleRecord()));
     LmdbEnv& env = (*store)->env();
+    auto counts = env.openStore({"counts", 1, {}});
+    REQUIRE(counts);
+    REQUIRE(env.write([&](WriteTxn& txn) { return txn.put(*counts, "k", "v"); }));
     auto r = env.write([&](WriteTxn& txn) -> Result<void> {
       auto deleted = txn.del(env.meta(), "schema");
       if (!deleted) return Unexpected{deleted.error()};
@@ -132,7 +135,14 @@ TEST_CASE("a non-empty store without a schema record is rebuilt as schema 1") {
     auto got = (*store)->get("example.com", out);
     REQUIRE(got);
     CHECK_FALSE(*got);
-    CHECK(readMeta((*store)->env(), "schema") == "1");
+    LmdbEnv& env = (*store)->env();
+    CHECK(readMeta(env, "schema") == "1");
+    auto counts = env.openStore({"counts", 1, {}});
+    REQUIRE(counts);
+    ReadTxn txn;
+    REQUIRE(env.beginRead(txn));
+    std::string_view value;
+    CHECK_FALSE(*txn.get(*counts, "k", value));
   }
 }
 

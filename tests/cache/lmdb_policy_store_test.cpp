@@ -129,7 +129,7 @@ TEST_CASE("a record that does not decode reads as absent and the next put replac
   LmdbEnv& env = store->env();
   for (std::string garbage : {std::string("\x01\x02garbage"), std::string("\x07"), std::string()}) {
     CAPTURE(garbage.size());
-    REQUIRE(env.write([&](WriteTxn& txn) { return txn.put(env.policies(), "bad.example", garbage); }));
+    REQUIRE(env.write([&](WriteTxn& txn) { return txn.put(store->dbi(), "bad.example", garbage); }));
     PolicyRecord out;
     auto got = store->get("bad.example", out);
     REQUIRE(got);
