@@ -2,8 +2,7 @@
 add_library(mtasts_warnings INTERFACE)
 target_compile_options(mtasts_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
-  -Wno-sign-conversion -Wno-conversion)
+  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
 if(MTASTS_WERROR)
   target_compile_options(mtasts_warnings INTERFACE -Werror)
 endif()
