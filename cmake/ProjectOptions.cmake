@@ -2,8 +2,7 @@
 add_library(mtasts_warnings INTERFACE)
 target_compile_options(mtasts_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
-  -Wno-sign-conversion -Wno-conversion)
+  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
 if(MTASTS_WERROR)
   target_compile_options(mtasts_warnings INTERFACE -Werror)
 endif()
@@ -30,6 +29,21 @@ if(MTASTS_FUZZ)
   endif()
   # Every library gets coverage instrumentation; only fuzz executables link the driver.
   target_compile_options(mtasts_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
+  # The instrumentation calls __sanitizer_cov_* hooks. Every sanitizer runtime defines them;
+  # without one, the executables that do not link the driver (*_fuzz_replay, the daemon, the
+  # unit tests) take them from libFuzzer's runtime without main(). A link library, not a link
+  # option, so that it comes after the objects that need it; in the *_fuzz binaries the
+  # driver (-fsanitize=fuzzer, linked first) already defines all of them.
+  if(NOT MTASTS_SANITIZE)
+    set(fuzzer_no_main "libclang_rt.fuzzer_no_main-${CMAKE_SYSTEM_PROCESSOR}.a")
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${fuzzer_no_main}
+                    OUTPUT_VARIABLE fuzzer_no_main_path OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT IS_ABSOLUTE "${fuzzer_no_main_path}" OR NOT EXISTS "${fuzzer_no_main_path}")
+      message(FATAL_ERROR "MTASTS_FUZZ without MTASTS_SANITIZE needs ${fuzzer_no_main} "
+                          "(Debian: libclang-rt-14-dev)")
+    endif()
+    target_link_libraries(mtasts_sanitizers INTERFACE ${fuzzer_no_main_path})
+  endif()
 endif()
 
 # mtasts_options: what every target of this project links.

@@ -44,7 +44,8 @@ std::string escapeForLog(std::string_view text, std::size_t max_bytes) {
   if (cut) text = text.substr(0, max_bytes);
   std::string out;
   out.reserve(text.size() + 8);
-  for (unsigned char c : text) {
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);  // bytes above 0x7f are escaped, not negative
     if (c == '\\' || c == '"') {
       out += '\\';
       out += static_cast<char>(c);

@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> log() {
 // same moment over +-10% of refresh_interval, and does so the same way after a restart.
 unsigned jitterPermille(std::string_view domain) {
   std::uint32_t h = 2166136261u;  // FNV-1a
-  for (unsigned char c : domain) h = (h ^ c) * 16777619u;
+  for (char c : domain) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;  // bytes, unsigned
   return h % 1000u;
 }
 

@@ -17,7 +17,7 @@ namespace {
 // person running --query that is a broken setup worth exit status 2.
 std::size_t stsRecordCount(const DiscoveryOutcome& d) {
   std::size_t n = 0;
-  for (const auto& r : d.records) n += r.rfind("v=STSv1", 0) == 0 ? 1 : 0;
+  for (const auto& r : d.records) n += r.rfind("v=STSv1", 0) == 0 ? 1u : 0u;
   return n;
 }
 

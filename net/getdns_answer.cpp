@@ -177,7 +177,7 @@ AddressAnswer addressAnswerFromResponse(getdns_dict* response, std::chrono::mill
   // getdns_address asks A and AAAA; a reply missing from the tree is a query that failed.
   if (all.size() < 2 && status != GETDNS_RESPSTATUS_NO_NAME) failure = statusDetail(status, timeout);
   for (getdns_dict* reply : all) {
-    for (std::uint32_t type : {GETDNS_RRTYPE_AAAA, GETDNS_RRTYPE_A}) {
+    for (std::uint32_t type : {std::uint32_t{GETDNS_RRTYPE_AAAA}, std::uint32_t{GETDNS_RRTYPE_A}}) {  // int macros
       ReplyView view = viewReply(reply, type);
       if (type == GETDNS_RRTYPE_AAAA) {
         all_secure = all_secure && view.authenticated;

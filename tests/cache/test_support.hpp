@@ -24,9 +24,9 @@ inline std::string uv(std::uint64_t v) {
 inline std::string hex(std::string_view bytes) {
   static constexpr char Digits[] = "0123456789abcdef";
   std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(Digits[c >> 4]);
-    out.push_back(Digits[c & 15]);
+  for (char c : bytes) {
+    out.push_back(Digits[static_cast<unsigned char>(c) >> 4]);
+    out.push_back(Digits[static_cast<unsigned char>(c) & 15]);
   }
   return out;
 }

@@ -383,7 +383,7 @@ TEST_CASE("100 concurrent first queries share one TXT query and one fetch") {
   Fixture f;
   std::vector<std::optional<Answer>> slots(100);
   std::vector<RequestHandle> handles(100);
-  for (int i = 0; i < 100; ++i) f.start("good.test", handles[i], slots[i]);
+  for (std::size_t i = 0; i < 100; ++i) f.start("good.test", handles[i], slots[i]);
   CHECK(f.service->jobsInFlight() == 1);
   f.settle();
   CHECK(f.txtQueries("good.test") == 1);

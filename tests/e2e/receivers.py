@@ -10,7 +10,10 @@ import ssl
 import subprocess
 import threading
 
-from aiosmtpd.controller import Controller
+try:
+    from aiosmtpd.controller import Controller
+except ImportError:  # no python3-aiosmtpd: test_postfix.py reports the test as skipped
+    Controller = None
 
 
 class Recorder:

@@ -41,7 +41,7 @@ class FakeQueue {
   }
   std::size_t pending() const {
     std::size_t n = 0;
-    for (const auto& i : items_) n += *i ? 1 : 0;
+    for (const auto& i : items_) n += *i ? 1u : 0u;
     return n;
   }
 

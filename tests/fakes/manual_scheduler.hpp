@@ -39,7 +39,7 @@ class ManualScheduler final : public Scheduler {
 
   std::size_t pending() const {
     std::size_t n = 0;
-    for (const auto& t : tasks_) n += t->fn ? 1 : 0;
+    for (const auto& t : tasks_) n += t->fn ? 1u : 0u;
     return n;
   }
   std::int64_t nowMs() const { return now_ms_; }

@@ -34,6 +34,17 @@ def take_binary_arg(argv):
     return path
 
 
+def real_root():
+    """uid 0 outside any user namespace. run_in_netns.sh maps a non-root caller to a fake 0,
+    which cannot switch to another user: tests that need to skip (run_tests.py reports SKIP)."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            identity = f.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        identity = True
+    return os.geteuid() == 0 and identity
+
+
 def require_binary(binary):
     if not binary or not os.access(binary, os.X_OK):
         raise RuntimeError(f"mtastsd binary not found: pass --mtastsd PATH or MTASTSD (got {binary!r})")

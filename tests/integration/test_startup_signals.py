@@ -25,7 +25,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import (NO_LOOKUP, NO_WORLD, NOTFOUND, Daemon, require_binary, take_binary_arg,  # noqa: E402
-                            wait_until)
+                            real_root, wait_until)
 
 MTASTSD = take_binary_arg(sys.argv)
 STOP_TRIES = 30
@@ -44,7 +44,7 @@ def nobody_available():
         pwd.getpwnam("nobody")
     except KeyError:
         return False
-    return os.geteuid() == 0
+    return real_root()  # a user namespace's fake root cannot switch to nobody
 
 
 def open_writer(path, proc, timeout=10.0):
