@@ -77,6 +77,15 @@ installed_phase() {
     id -nG mtastsd | tr ' ' '\n' | grep -qx postdrop || fail "mtastsd is not in the group postdrop"
   fi
 
+  note "systemd-analyze on the installed units"
+  local verify
+  verify=$(systemd-analyze verify mtastsd.service mtastsd.socket mtastsd-tlsrpt.socket 2>&1) \
+    || fail "systemd-analyze verify of the installed units: $verify"
+  [ -z "$verify" ] || fail "systemd-analyze verify of the installed units says: $verify"
+  systemd-analyze security --offline=true --threshold=20 mtastsd.service > "$work/security.out" 2>&1 \
+    || { tail -n 20 "$work/security.out"; fail "installed mtastsd.service rates above 2.0"; }
+  grep 'Overall exposure level' "$work/security.out"
+
   note "installed mtastsd --check-config"
   /usr/sbin/mtastsd --check-config > "$work/check-config.out" 2>&1 \
     || { cat "$work/check-config.out"; fail "mtastsd --check-config exited $?"; }
