@@ -169,21 +169,17 @@ bool looksLikeJsonObject(std::string_view text) noexcept {
 }
 
 Result<std::string> gunzipReport(std::string_view gz, std::size_t max_json) {
-  auto json = gzipDecompress(gz, max_json);
-  if (!json && json.error().code == ErrorCode::InvalidInput) {
-    // Some mailers leave a line break or padding after the stream. The trailer's last byte
-    // may itself be 0x00, so the stream is first tried whole and only then without them.
-    std::string_view trimmed = gz;
-    while (!trimmed.empty() && (trimmed.back() == '\r' || trimmed.back() == '\n' || trimmed.back() == ' ' ||
-                                trimmed.back() == '\0')) {
-      trimmed.remove_suffix(1);
-    }
-    if (trimmed.size() != gz.size()) {
-      auto retry = gzipDecompress(trimmed, max_json);
-      if (retry) return retry;
-    }
+  std::size_t consumed = 0;
+  auto json = gzipDecompressFirstMember(gz, max_json, &consumed);
+  if (!json) {
+    const std::string& detail = json.error().detail;
+    return fail(json.error().code, detail.starts_with("gzip") ? detail : "gzip: " + detail);
   }
-  if (!json) return fail(json.error().code, "gzip: " + json.error().detail);
+  // Some mailers leave a line break or padding after the stream: that is not damage.
+  const std::string_view rest = gz.substr(consumed);
+  if (rest.find_first_not_of(std::string_view("\r\n \t\0", 5)) != std::string_view::npos) {
+    return invalid(fmt::format("gzip: {} bytes after the gzip stream", rest.size()));
+  }
   return json;
 }
 
@@ -226,7 +222,13 @@ Result<ReceivedReport> readReportJson(std::string_view text) {
                                  doc.is_object() ? "the object" : std::string("a ") + doc.type_name()));
     }
     std::string why = problems.front();
-    if (why.starts_with("report: not valid JSON: ")) why = "not valid JSON: " + why.substr(24);
+    if (why.starts_with("report: not valid JSON: ")) {
+      why = why.substr(24);
+      if (why.starts_with("[json.exception.") && why.find("] ") != std::string::npos) {
+        why = why.substr(why.find("] ") + 2);  // nlohmann's exception id says nothing here
+      }
+      why = "not valid JSON: " + why;
+    }
     if (problems.size() > 1) why += fmt::format(" (and {} more)", problems.size() - 1);
     return invalid("invalid TLSRPT report: " + why);
   }

@@ -41,8 +41,8 @@ bool isGzip(std::string_view bytes) noexcept;
 // True when the text's first byte after a UTF-8 BOM and whitespace is '{'.
 bool looksLikeJsonObject(std::string_view text) noexcept;
 
-// The gzip stream decompressed to at most max_json bytes; when that fails, retried once
-// without trailing CR, LF, space or NUL bytes (some mailers add them). The error detail
+// The gzip stream decompressed to at most max_json bytes; CR, LF, space, tab or NUL bytes
+// after it are allowed (some mailers add them), anything else is damage. The error detail
 // starts with "gzip: ".
 Result<std::string> gunzipReport(std::string_view gz, std::size_t max_json = DefaultMaxReportJson);
 
