@@ -179,7 +179,9 @@ std::string readLine(const ReportDigest& digest, const ReadTally& tally) {
 }  // namespace
 
 std::string formatNoteLine(const ReadNote& note) {
-  return fmt::format("{}: {}: {}", note.where, noteKindName(note.kind), note.reason);
+  // File names and reasons may hold any byte: control bytes escaped keep it one line.
+  return fmt::format("{}: {}: {}", display(note.where, std::string::npos), noteKindName(note.kind),
+                     display(note.reason, std::string::npos));
 }
 
 std::string summarizePolicyStrings(const PolicyDescriptor& policy) {

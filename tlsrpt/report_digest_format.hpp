@@ -27,7 +27,7 @@ struct ReadTally {
   std::vector<ReadNote> notes;  // every note, in order (kept for the JSON output only)
 };
 
-// "skipped: 3 ignored ..." style one line: "<where>: <kind>: <reason>".
+// One line, "<where>: <kind>: <reason>", control bytes in where and reason as \xNN.
 std::string formatNoteLine(const ReadNote& note);
 
 // "mode enforce, max_age 86400" for sts, "2 TLSA records: 3 1 1 0123..." for tlsa, "" else.

@@ -65,10 +65,10 @@ void readReportMail(std::string_view mail, const std::string& where, const Intak
   const ReportMailScan scan = scanReportMail(mail, limits.mime);
   if (scan.parts.empty() && scan.broken.empty()) {
     if (!scan.announces_report) {
-      sink.note(NoteKind::Ignored, where, fmt::format("no TLSRPT report in this mail ({})", scan.outline));
+      sink.note(NoteKind::Ignored, where, fmt::format("no TLSRPT report in this mail ({})", escapeForLog(scan.outline)));
       return;
     }
-    std::string why = "a TLSRPT report mail without a report attachment (" + scan.outline + ")";
+    std::string why = "a TLSRPT report mail without a report attachment (" + escapeForLog(scan.outline) + ")";
     if (!scan.structure_problems.empty()) why += ": " + scan.structure_problems.front();
     sink.note(NoteKind::Skipped, where, why);
     return;
