@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct HeaderSection {
 // is hostile or broken; the rest of its header section is skipped, the body still found).
 // Lines that are neither a field nor a continuation are ignored.
 HeaderSection parseHeaderSection(std::string_view text, std::size_t max_fields = 1000);
+// A temporary std::string would leave the names dangling: refused at compile time.
+template <typename S, std::enable_if_t<std::is_same_v<S, std::string>, int> = 0>
+HeaderSection parseHeaderSection(S&& text, std::size_t max_fields = 1000) = delete;
 
 // A Content-Type or Content-Disposition value: its leading token and its parameters.
 struct ParameterizedValue {

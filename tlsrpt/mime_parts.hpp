@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tlsrpt/mime_header.hpp"
@@ -37,5 +38,8 @@ struct MimeTree {
 };
 
 MimeTree walkMime(std::string_view mail, const MimeLimits& limits = {});
+// A temporary std::string would leave the leaves' views dangling: refused at compile time.
+template <typename S, std::enable_if_t<std::is_same_v<S, std::string>, int> = 0>
+MimeTree walkMime(S&& mail, const MimeLimits& limits = {}) = delete;
 
 }  // namespace mtasts::tlsrpt

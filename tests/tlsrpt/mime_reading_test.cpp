@@ -166,7 +166,8 @@ TEST_CASE("the multipart walk finds nested parts with their numbers, types and n
       "--inner\r\nContent-Type: text/plain\r\n\r\ntext\r\n"
       "--inner\r\nContent-Type: application/tlsrpt+gzip\r\nContent-Transfer-Encoding: base64\r\n"
       "Content-Disposition: attachment; filename=\"x.json.gz\"\r\n\r\nH4sI\r\n--inner--";
-  const MimeTree tree = walkMime(multipartMail(inner));
+  const std::string mail = multipartMail(inner);  // the leaves' bodies are views into it
+  const MimeTree tree = walkMime(mail);
   CHECK(tree.problems.empty());
   CHECK(tree.content_type.token == "multipart/mixed");
   REQUIRE(tree.leaves.size() == 3);
@@ -227,8 +228,9 @@ TEST_CASE("the multipart walk reports damage and stays within its bounds") {
     CHECK(t.problems == std::vector<std::string>{"the mail: more than 5 parts: the rest not read"});
   }
   SUBCASE("a message/rfc822 part is descended into") {
-    const MimeTree t = walkMime(multipartMail(
-        "Content-Type: message/rfc822\r\n\r\nContent-Type: application/tlsrpt+json\r\n\r\n{}"));
+    const std::string mail = multipartMail(
+        "Content-Type: message/rfc822\r\n\r\nContent-Type: application/tlsrpt+json\r\n\r\n{}");
+    const MimeTree t = walkMime(mail);
     REQUIRE(t.leaves.size() == 2);
     CHECK(t.leaves[1].number == "2");
     CHECK(t.leaves[1].content_type == "application/tlsrpt+json");
