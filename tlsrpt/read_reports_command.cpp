@@ -18,11 +18,10 @@ class CommandSink final : public ReportSink {
       : digest_(digest), tally_(tally), err_(err), keep_notes_(keep_notes) {}
 
   void report(ReceivedReport&& report, const std::string& where, std::string_view hint) override {
-    std::string first;
-    if (digest_.add(report, where, hint, &first) == ReportDigest::Outcome::Duplicate) {
+    if (digest_.add(report, hint) == ReportDigest::Outcome::Duplicate) {
       note(NoteKind::Duplicate, where,
-           fmt::format("report-id \"{}\" of \"{}\" already read from {}: counted once",
-                       escapeForLog(report.report_id, 120), escapeForLog(report.organization_name, 120), first));
+           fmt::format("report-id \"{}\" of \"{}\" was read before: counted once",
+                       escapeForLog(report.report_id, 120), escapeForLog(report.organization_name, 120)));
     }
   }
 

@@ -1,5 +1,8 @@
 #include "tlsrpt/report_digest.hpp"
 
+#include <openssl/sha.h>
+
+#include <algorithm>
 #include <limits>
 
 #include "common/domain.hpp"
@@ -12,6 +15,17 @@ void addTo(DigestTotals& totals, std::uint64_t successful, std::uint64_t failed)
   totals.failed = saturatingAdd(totals.failed, failed);
 }
 
+// Lengths first, so that no split of the same bytes between the two strings collides.
+std::array<unsigned char, 16> reportKey(const ReceivedReport& report) {
+  std::string input = std::to_string(report.organization_name.size()) + ':' + report.organization_name +
+                      std::to_string(report.report_id.size()) + ':' + report.report_id;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  std::array<unsigned char, 16> key{};
+  std::copy(digest, digest + key.size(), key.begin());
+  return key;
+}
+
 }  // namespace
 
 std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept {
@@ -19,12 +33,9 @@ std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept {
                                                            : a + b;
 }
 
-ReportDigest::Outcome ReportDigest::add(const ReceivedReport& report, const std::string& where,
-                                        std::string_view domain_hint, std::string* first_where) {
-  const auto [seen, inserted] = seen_.try_emplace({report.organization_name, report.report_id}, where);
-  if (!inserted) {
+ReportDigest::Outcome ReportDigest::add(const ReceivedReport& report, std::string_view domain_hint) {
+  if (!seen_.insert(reportKey(report)).second) {
     ++duplicates_;
-    if (first_where != nullptr) *first_where = seen->second;
     return Outcome::Duplicate;
   }
   if (since_ && report.end < *since_) {

@@ -3,9 +3,11 @@
 // merged by (result type, receiving MX, receiving IP, sending IP, reason code). Duplicates (the
 // same report-id from the same organization, e.g. one report mailed to two rua addresses, or a
 // mailbox read twice) count once. Plain values, no I/O; sums saturate instead of wrapping.
-// Memory grows with distinct groups, policies and rows and one key per report, not with input.
+// Memory grows with distinct groups, policies and rows and 16 bytes (plus a set node) per
+// report, not with the size of the input.
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -71,10 +73,8 @@ class ReportDigest {
   // since: keep only reports whose date range ends at or after it; nullopt keeps all.
   explicit ReportDigest(std::optional<UnixSeconds> since = std::nullopt) : since_(since) {}
 
-  // where: the input named in messages; domain_hint: the report's domain from outside the
-  // JSON (empty if unknown). For a Duplicate, *first_where is set to where it was first read.
-  Outcome add(const ReceivedReport& report, const std::string& where, std::string_view domain_hint,
-              std::string* first_where = nullptr);
+  // domain_hint: the report's domain from outside the JSON (empty if unknown).
+  Outcome add(const ReceivedReport& report, std::string_view domain_hint);
 
   // Ordered by organization (bytewise), then day.
   const std::map<std::pair<std::string, UtcDay>, DigestGroup>& groups() const noexcept { return groups_; }
@@ -87,7 +87,9 @@ class ReportDigest {
  private:
   std::optional<UnixSeconds> since_;
   std::map<std::pair<std::string, UtcDay>, DigestGroup> groups_;
-  std::map<std::pair<std::string, std::string>, std::string> seen_;  // (org, id) -> where
+  // SHA-256 of (organization, report-id), first 128 bits: 16 bytes a report however long
+  // its strings, and no crafted report-id can pass for another organization's report.
+  std::set<std::array<unsigned char, 16>> seen_;
   DigestTotals totals_;
   std::size_t counted_ = 0;
   std::size_t duplicates_ = 0;

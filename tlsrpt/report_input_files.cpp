@@ -41,9 +41,12 @@ class Fd {
 std::string errnoText(int error) { return std::error_code(error, std::generic_category()).message(); }
 
 // Appends from fd until EOF or until out holds limit bytes. Returns 0 or an errno value.
+// Reads into the capacity out already has first (callers reserve the file's size), so a
+// small file does not leave a 64 KiB buffer behind in the heap.
 int readUpTo(int fd, std::string& out, std::size_t limit) {
   while (out.size() < limit) {
-    const std::size_t want = std::min(ChunkBytes, limit - out.size());
+    std::size_t want = std::min(ChunkBytes, limit - out.size());
+    if (out.capacity() > out.size()) want = std::min(want, out.capacity() - out.size());
     const std::size_t old = out.size();
     out.resize(old + want);
     const ssize_t n = ::read(fd, out.data() + old, want);
@@ -182,8 +185,11 @@ class PathReader {
       sink_.note(NoteKind::Skipped, path, "cannot open: " + errnoText(errno));
       return;
     }
+    struct stat st {};
+    const std::size_t size = ::fstat(fd.get(), &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0;
     const std::string name = fs::path(path).filename().string();
     std::string head;
+    head.reserve(std::min(size, ChunkBytes) + 1);
     if (const int error = readUpTo(fd.get(), head, ChunkBytes)) {
       sink_.note(NoteKind::Skipped, path, "cannot read: " + errnoText(error));
       return;
@@ -197,6 +203,7 @@ class PathReader {
     } else if (isGzip(head) || looksLikeJsonObject(head) || looksLikeMailHeader(head)) {
       const bool mail = !isGzip(head) && !looksLikeJsonObject(head);
       std::string content = std::move(head);
+      content.reserve(std::min(size, limit) + 1);
       if (const int error = readUpTo(fd.get(), content, limit + 1)) {
         sink_.note(NoteKind::Skipped, path, "cannot read: " + errnoText(error));
       } else if (content.size() > limit) {

@@ -40,7 +40,7 @@ class CheckingSink final : public ReportSink {
       successful_ = saturatingAdd(successful_, p.successful_sessions);
       failed_ = saturatingAdd(failed_, p.failed_sessions);
     }
-    digest_.add(r, where, hint);
+    digest_.add(r, hint);
   }
   void note(NoteKind kind, const std::string& where, const std::string& reason) override {
     require(!where.empty() && !reason.empty());

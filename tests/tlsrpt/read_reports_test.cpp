@@ -196,16 +196,22 @@ TEST_CASE("exit status: 0 all read, 1 some skipped, 2 nothing usable") {
   CHECK(missing.err == dir.path("does-not-exist") + ": skipped: cannot read: No such file or directory\n");
 }
 
-TEST_CASE("the same report twice counts once, and says where it was first read") {
+TEST_CASE("the same report twice counts once; the same report-id from another organization does not") {
   TempDir dir;
   const auto m = made(3);
   const std::string a = dir.file("a.eml", m.mail);
   const std::string b = dir.file("b/" + m.file_name, m.gzip);
-  const Run r = run({a, b});
+  auto other = test::makeReport(3, Day, "other.example");
+  REQUIRE(other.has_value());
+  std::string same_id = other->json;
+  const std::string other_id = other->report.report_id;
+  same_id.replace(same_id.find(other_id), other_id.size(), m.report.report_id);
+  const std::string c = dir.file("c.json", same_id);
+  const Run r = run({a, b, c});
   CHECK(r.status == 0);
-  CHECK(r.err == b + ": duplicate: report-id \"" + m.report.report_id + "\" of \"Org of sender.example\" already read from " +
-                     a + ": part 2 (" + m.file_name + "): counted once\n");
-  CHECK(r.out.find("Read 1 report (1 duplicate counted once); 0 inputs skipped, 0 ignored.") != std::string::npos);
+  CHECK(r.err == b + ": duplicate: report-id \"" + m.report.report_id +
+                     "\" of \"Org of sender.example\" was read before: counted once\n");
+  CHECK(r.out.find("Read 2 reports (1 duplicate counted once); 0 inputs skipped, 0 ignored.") != std::string::npos);
 }
 
 TEST_CASE("--since keeps reports whose range ends on or after 00:00 UTC DAYS days before now") {
