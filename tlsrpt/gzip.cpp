@@ -49,7 +49,8 @@ Result<std::string> gzipCompress(std::string_view data) {
   return out;
 }
 
-Result<std::string> gzipDecompress(std::string_view gz, std::size_t max_output) {
+Result<std::string> gzipDecompressFirstMember(std::string_view gz, std::size_t max_output,
+                                              std::size_t* consumed) {
   if (gz.size() > MaxGzipInput) {
     return fail(ErrorCode::TooLarge, fmt::format("{} bytes of gzip, at most {}", gz.size(),
                                                  MaxGzipInput));
@@ -74,13 +75,19 @@ Result<std::string> gzipDecompress(std::string_view gz, std::size_t max_output) 
     out.append(buf, got);
     if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // input ended early
   }
-  const bool trailing = zs.avail_in != 0;
+  if (consumed != nullptr) *consumed = gz.size() - zs.avail_in;
   const std::string why = zs.msg != nullptr ? zs.msg : "truncated";
   inflateEnd(&zs);
   if (rc != Z_STREAM_END) {
     return fail(ErrorCode::InvalidInput, fmt::format("not a complete gzip stream ({})", why));
   }
-  if (trailing) return fail(ErrorCode::InvalidInput, "bytes after the gzip stream");
+  return out;
+}
+
+Result<std::string> gzipDecompress(std::string_view gz, std::size_t max_output) {
+  std::size_t consumed = 0;
+  auto out = gzipDecompressFirstMember(gz, max_output, &consumed);
+  if (out && consumed != gz.size()) return fail(ErrorCode::InvalidInput, "bytes after the gzip stream");
   return out;
 }
 

@@ -21,4 +21,10 @@ Result<std::string> gzipCompress(std::string_view data);
 // TooLarge when the output would exceed max_output (a gzip bomb).
 Result<std::string> gzipDecompress(std::string_view gz, std::size_t max_output);
 
+// The first gzip member only, for received files that carry bytes after it (a mailer's line
+// break): *consumed is set to the bytes the member took, the caller judges the rest.
+// Errors as gzipDecompress, except that trailing bytes are not one.
+Result<std::string> gzipDecompressFirstMember(std::string_view gz, std::size_t max_output,
+                                              std::size_t* consumed);
+
 }  // namespace mtasts::tlsrpt
