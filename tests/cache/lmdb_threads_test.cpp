@@ -65,12 +65,12 @@ bool waitFor(Pred done) {
   return true;
 }
 
-std::string countKey(int writer, int i) { return "w" + std::to_string(writer) + "-" + std::to_string(i); }
+std::string countKey(std::size_t writer, int i) { return "w" + std::to_string(writer) + "-" + std::to_string(i); }
 
 }  // namespace
 
 TEST_CASE("writer threads commit in a loop while this thread reads and writes policies, through map growth") {
-  constexpr int Writers = 2;
+  constexpr std::size_t Writers = 2;
   constexpr int Rounds = 100;
   TempDir tmp;
   LmdbOptions options{tmp.path()};
@@ -79,7 +79,7 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
   auto policies = LmdbPolicyStore::attach(env);
   REQUIRE(policies);
   std::vector<MDB_dbi> counts;
-  for (int w = 0; w < Writers; ++w) {  // stores are opened before the threads start
+  for (std::size_t w = 0; w < Writers; ++w) {  // stores are opened before the threads start
     auto dbi = env->openStore({"counts" + std::to_string(w), 1, {}});
     REQUIRE(dbi);
     counts.push_back(*dbi);
@@ -87,7 +87,7 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
 
   Errors errors;
   std::vector<std::thread> writers;
-  for (int w = 0; w < Writers; ++w) {
+  for (std::size_t w = 0; w < Writers; ++w) {
     writers.emplace_back([&, w] {
       const std::string value(1500, static_cast<char>('a' + w));
       for (int i = 0; i < Rounds; ++i) {
@@ -116,7 +116,7 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
       errors.add("beginRead");
       continue;
     }
-    for (int w = 0; w < Writers; ++w) {
+    for (std::size_t w = 0; w < Writers; ++w) {
       std::string_view total;
       auto found = snapshot.get(counts[w], "total", total);
       if (!found) errors.add("read total");
@@ -140,7 +140,7 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
     CHECK(*got);
   }
   REQUIRE(env->beginRead(snapshot));
-  for (int w = 0; w < Writers; ++w) {
+  for (std::size_t w = 0; w < Writers; ++w) {
     std::string_view total;
     REQUIRE(*snapshot.get(counts[w], "total", total));
     CHECK(total == std::to_string(Rounds));

@@ -59,7 +59,7 @@ TEST_CASE("an mbox splits at From_ lines after empty lines, with mboxrd quoting 
 
 TEST_CASE("the mails do not depend on the chunk size") {
   const auto whole = split(Mbox, Mbox.size());
-  for (std::size_t chunk : {1, 2, 3, 7, 64}) {
+  for (std::size_t chunk : {1u, 2u, 3u, 7u, 64u}) {
     CAPTURE(chunk);
     const auto mails = split(Mbox, chunk);
     REQUIRE(mails.size() == whole.size());
@@ -102,7 +102,7 @@ TEST_CASE("lines longer than the decision window stream through whole") {
   const std::string long_line(10000, 'a');
   const std::string overlong_from = "From " + std::string(9000, 'f');
   const std::string stream = "From a@b x\nS: 1\n\n" + long_line + "\n\n" + overlong_from + "\nS: 2\n";
-  for (std::size_t chunk : {1000, 4096, 100000}) {
+  for (std::size_t chunk : {1000u, 4096u, 100000u}) {
     CAPTURE(chunk);
     const auto mails = split(stream, chunk);
     REQUIRE(mails.size() == 2);
