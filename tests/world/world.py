@@ -390,18 +390,25 @@ class World(dnssec.SignedWorld):
         with open(self.unbound_log, errors="replace") as f:
             return sum(1 for line in f if pat.search(line.rstrip("\n")))
 
-    def resolv_conf(self):
-        """Writes a resolv.conf naming the world's DNS server; returns its path."""
-        path = os.path.join(self.dir, "resolv.conf")
+    def resolv_conf(self, validating=False):
+        """Writes a resolv.conf naming the world's DNS server; returns its path. validating=True
+        names the validating resolver instead, with `options trust-ad`: glibc (2.31+) clears
+        the AD bit of answers unless told to trust the server, and Postfix's DANE needs it."""
+        if validating and not self.dnssec:
+            raise WorldError("resolv_conf(validating=True) needs World(dnssec=True)")
+        path = os.path.join(self.dir, "resolv-validating.conf" if validating else "resolv.conf")
         with open(path, "w") as f:
-            f.write(f"nameserver {DNS_ADDR}\noptions timeout:2 attempts:1\n")
+            if validating:
+                f.write(f"nameserver {VALIDATING_DNS_ADDR}\noptions trust-ad timeout:2 attempts:1\n")
+            else:
+                f.write(f"nameserver {DNS_ADDR}\noptions timeout:2 attempts:1\n")
         return path
 
-    def bind_resolv_conf(self):
+    def bind_resolv_conf(self, validating=False):
         """Bind-mounts resolv_conf() over /etc/resolv.conf (private mount namespace only)."""
         if os.environ.get("MTASTS_NETNS") != "1":
             raise WorldError("bind_resolv_conf only inside run_in_netns.sh")
-        _run(["mount", "--bind", self.resolv_conf(), "/etc/resolv.conf"])
+        _run(["mount", "--bind", self.resolv_conf(validating), "/etc/resolv.conf"])
 
     def _tail(self, name, n=20):
         try:
