@@ -13,6 +13,7 @@ import base64
 import datetime
 import hashlib
 import os
+import shutil
 import subprocess
 
 import dnsquery
@@ -68,6 +69,10 @@ def sign_zone(directory, origin, records, break_rrsigs=(), fail=RuntimeError):
     `break_rrsigs`. Returns (signed zone path, trust anchor path): the anchor file holds the KSK's
     DS in zone-file form, like Debian's /usr/share/dns/root.key (what unbound's
     trust-anchor-file and getdns' trust anchor files read)."""
+    missing = [t for t in TOOLS if not shutil.which(t)]
+    if missing:
+        raise fail(f"{', '.join(missing)} not found: the DNSSEC world needs Debian's ldnsutils "
+                   "(scripts/dev installs it)")
     origin = origin.rstrip(".") + "."
     os.makedirs(directory, exist_ok=True)
     zone = os.path.join(directory, origin + "zone")
