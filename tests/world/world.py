@@ -126,6 +126,8 @@ class World(dnssec.SignedWorld):
         if dnssec:  # the DANE rows, unless the caller passed (its own copies of) them
             given = {s["domain"] for s in self.scenarios}
             self.scenarios += [s for s in DANE_SCENARIOS if s["domain"] not in given]
+        elif any(s.get("zone") for s in self.scenarios):
+            raise WorldError("rows of the signed zone need World(dnssec=True)")
         self.by_domain = {s["domain"]: s for s in self.scenarios}
         self.keep = os.environ.get("MTASTS_WORLD_KEEP") == "1" if keep is None else keep
         self.allow_host = allow_host or os.environ.get("MTASTS_WORLD_ALLOW_HOST") == "1"
