@@ -11,7 +11,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "world"))
-from scenarios import NOTFOUND, _row, policy_body, secure  # noqa: E402
+from scenarios import DANE_SCENARIOS, NOTFOUND, _row, policy_body, secure  # noqa: E402
 
 from receivers import Receivers, self_signed  # noqa: E402
 
@@ -83,4 +83,59 @@ def start_receivers(world, cert_dir):
     return recv
 
 
-__all__ = ["ROWS", "BY_DOMAIN", "NOTFOUND", "secure", "start_receivers", "mx_address"]
+# ----- DANE (test_dane.py): the rows of scenarios.DANE_SCENARIOS, World(dnssec=True) -----
+# Each MX host presents the certificate the world issued for it (world.mx_cert: test CA, right
+# name, the source of its TLSA record). `postfix_dane`: what a Postfix with
+# smtp_dns_support_level = dnssec and smtp_tls_security_level = dane, NO policy map and no
+# smtp_tls_CAfile (so Verified can only mean DANE) logs for the row, as
+# (status, dsn, TLS line kinds, fragments that must appear in the log lines of that attempt).
+# `postfix_mtastsd`: the same with smtp_tls_CAfile and mtastsd (dane = auto) as policy map.
+WORLD_CERT = "world"   # receiver certificate kind: world.mx_cert(host)
+
+# The fragments are Postfix 3.7.11's own words (tests/fixtures/maillog/postfix-3.7-dane.log).
+SENT_DANE = ("sent", "2.0.0", ["Verified"], ())
+SENT_WEBPKI = SENT_DANE          # with smtp_tls_CAfile: secure match= verifies the same way
+SENT_OPPORTUNISTIC = ("sent", "2.0.0", ["Untrusted"], ())
+DEFERRED_TLSA_MISMATCH = ("deferred", "4.7.5", ["Untrusted"],
+                          ("num=65:no matching DANE TLSA records", "Server certificate not verified"))
+DEFERRED_TLSA_BOGUS = ("deferred", "4.7.5", [],
+                       ("warning: DANE TLSA lookup problem", "TLSA lookup error for mx."))
+DEFERRED_MX_BOGUS = ("deferred", "4.4.3", [], ("Name service error for name=bogus-mx.dane.test type=MX",))
+
+_DANE_EXPECT = {
+    "dane-sts.dane.test": (SENT_DANE, SENT_DANE),
+    "dane-only.dane.test": (SENT_DANE, SENT_DANE),
+    "sts-only.test": (SENT_OPPORTUNISTIC, SENT_WEBPKI),
+    "bogus-tlsa.dane.test": (DEFERRED_TLSA_BOGUS, DEFERRED_TLSA_BOGUS),
+    "bogus-mx.dane.test": (DEFERRED_MX_BOGUS, DEFERRED_MX_BOGUS),
+    "tlsa-mismatch.dane.test": (DEFERRED_TLSA_MISMATCH, DEFERRED_TLSA_MISMATCH),
+    "no-tlsa.dane.test": (SENT_OPPORTUNISTIC, SENT_WEBPKI),
+}
+
+
+def _dane_e2e(row):
+    row = dict(row)
+    row["receivers"] = [(host, WORLD_CERT) for _, host in row["mx"]]
+    row["postfix_dane"], row["postfix_mtastsd"] = _DANE_EXPECT[row["domain"]]
+    return row
+
+
+DANE_ROWS = [_dane_e2e(r) for r in DANE_SCENARIOS]
+DANE_BY_DOMAIN = {r["domain"]: r for r in DANE_ROWS}
+
+
+def start_dane_receivers(world):
+    """Starts the receivers of DANE_ROWS with the world's MX certificates (World(dnssec=True))."""
+    recv = Receivers()
+    try:
+        for row in DANE_ROWS:
+            for i, (host, _) in enumerate(row["receivers"]):
+                recv.add(host, mx_address(row, i), world.mx_cert(host))
+    except BaseException:
+        recv.stop()
+        raise
+    return recv
+
+
+__all__ = ["ROWS", "BY_DOMAIN", "NOTFOUND", "secure", "start_receivers", "mx_address",
+           "DANE_ROWS", "DANE_BY_DOMAIN", "start_dane_receivers"]

@@ -138,6 +138,8 @@ class Message:
 
 class PostfixInstance:
     def __init__(self, ca_file, policy_port, extra=None):
+        """ca_file None: no smtp_tls_CAfile (no Web PKI trust at all, so a Verified line can only
+        come from DANE); policy_port None: no smtp_tls_policy_maps."""
         self.dir = tempfile.mkdtemp(prefix="mtasts-e2e-postfix-")
         os.chmod(self.dir, 0o755)  # postfix-owned processes traverse it
         self.conf_dir = os.path.join(self.dir, "etc")
@@ -148,9 +150,11 @@ class PostfixInstance:
         shutil.chown(self.data_dir, "postfix", "postfix")
         self.log_path = os.path.join(self.dir, "postfix.log")
         self.log = MailLog(self.log_path)
-        ca_copy = os.path.join(self.conf_dir, "ca.pem")
-        shutil.copyfile(ca_file, ca_copy)
-        os.chmod(ca_copy, 0o644)
+        ca_copy = None
+        if ca_file:
+            ca_copy = os.path.join(self.conf_dir, "ca.pem")
+            shutil.copyfile(ca_file, ca_copy)
+            os.chmod(ca_copy, 0o644)
         self.main_cf = {
             "compatibility_level": "3.6",
             "queue_directory": self.queue_dir,
@@ -172,6 +176,10 @@ class PostfixInstance:
             "smtp_starttls_timeout": "15s",
             "bounce_queue_lifetime": "1d", "maximal_queue_lifetime": "1d",
         }
+        if not ca_copy:
+            del self.main_cf["smtp_tls_CAfile"]
+        if policy_port is None:
+            del self.main_cf["smtp_tls_policy_maps"]
         self.main_cf.update(extra or {})
         with open(os.path.join(self.conf_dir, "main.cf"), "w") as f:
             f.write("".join(f"{k} = {v}\n" for k, v in self.main_cf.items()))

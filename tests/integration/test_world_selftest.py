@@ -1,17 +1,23 @@
 """Self-test of the test world (tests/world): every DNS record and HTTPS behaviour of the
 scenario table checked with Python's own resolver code and ssl module, so world bugs show up
-apart from daemon bugs. Run inside tests/world/run_in_netns.sh (CTest does that)."""
+apart from daemon bugs. The world runs with dnssec=True: the DANE rows (signed zone, validating
+resolver) are checked too, and every other check proves the plain world unchanged by them.
+Run inside tests/world/run_in_netns.sh (CTest does that)."""
 import http.client
 import os
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import start_world, stop_world  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
+from daemon_harness import stop_world  # noqa: E402
+import dnsquery  # noqa: E402
+import dnssec  # noqa: E402
+from scenarios import DANE_SCENARIOS, SCENARIOS, SIGNED_ZONE  # noqa: E402
+from world import World  # noqa: E402
 
 WORLD = None
 WELL_KNOWN = "/.well-known/mta-sts.txt"
@@ -19,7 +25,7 @@ WELL_KNOWN = "/.well-known/mta-sts.txt"
 
 def setUpModule():
     global WORLD
-    WORLD = start_world()
+    WORLD = World(dnssec=True).__enter__()
 
 
 def tearDownModule():
@@ -220,6 +226,123 @@ class HttpsTest(unittest.TestCase):
         self.assertEqual(WORLD.request_count("changing.test"), before + 2)
         tls = [e for e in WORLD.server_events("tls") if e["addr"] == row["addr"]]
         self.assertEqual(tls[-1]["sni"], "mta-sts.changing.test")
+
+
+class DnssecTest(unittest.TestCase):
+    """The DANE rows as the validating resolver (127.0.0.55) sees them: AD on secure answers,
+    SERVFAIL on bogus ones, no AD on insecure ones; TLSA data against the MX certificates."""
+
+    def assert_status(self, resp, status, what):
+        if status == "secure":
+            self.assertEqual((resp.rcode, resp.ad), ("NOERROR", True), f"{what}: {resp}")
+        elif status == "bogus":
+            self.assertEqual((resp.rcode, resp.answers), ("SERVFAIL", []), f"{what}: {resp}")
+        elif status == "nxdomain":
+            self.assertEqual((resp.rcode, resp.ad), ("NXDOMAIN", True), f"{what}: {resp}")
+        else:
+            self.assertEqual(status, "insecure")
+            self.assertFalse(resp.ad, f"{what}: {resp}")
+            self.assertNotEqual(resp.rcode, "SERVFAIL", f"{what}: {resp}")
+
+    def test_mx_rrsets_are_secure_bogus_or_insecure_as_the_table_says(self):
+        for row in DANE_SCENARIOS:
+            with self.subTest(domain=row["domain"]):
+                resp = WORLD.dns_validated(row["domain"], "MX")
+                self.assert_status(resp, row["dnssec"], "MX")
+                if row["dnssec"] != "bogus":
+                    self.assertEqual(sorted(resp.values("MX")), sorted(row["mx"]))
+                    self.assertEqual(bool(resp.values("RRSIG")), row["dnssec"] == "secure", resp)
+                for _, host in row["mx"]:
+                    a = WORLD.dns_validated(host, "A")
+                    self.assert_status(a, "insecure" if row["dnssec"] == "insecure" else "secure", host)
+                    self.assertEqual(len(a.values("A")), 1, a)
+
+    def test_tlsa_rrsets_are_secure_bogus_absent_or_insecure_as_the_table_says(self):
+        for row in DANE_SCENARIOS:
+            for _, host in row["mx"]:
+                with self.subTest(domain=row["domain"], host=host):
+                    resp = WORLD.dns_validated(dnssec.tlsa_owner(host), "TLSA")
+                    self.assert_status(resp, row["tlsa_status"], "TLSA")
+                    if row["tlsa_status"] == "insecure":
+                        self.assertEqual(resp.rcode, "NXDOMAIN", resp)
+
+    def test_tlsa_data_is_the_hash_of_the_mx_certificate_key_only_when_it_should_match(self):
+        for row in DANE_SCENARIOS:
+            if row["tlsa_status"] != "secure":
+                continue
+            for _, host in row["mx"]:
+                with self.subTest(domain=row["domain"], host=host):
+                    cert_hash = dnssec.spki_sha256(WORLD.mx_cert(host)[0])
+                    records = WORLD.dns_validated(dnssec.tlsa_owner(host), "TLSA").values("TLSA")
+                    self.assertEqual(len(records), 1, records)
+                    usage, selector, mtype, data = records[0]
+                    self.assertEqual((usage, selector, mtype), (3, 1, 1))
+                    if row["tlsa"] == "match":
+                        self.assertEqual(data, cert_hash)
+                    else:
+                        self.assertEqual(row["tlsa"], "mismatch")
+                        self.assertNotEqual(data, cert_hash)
+                        self.assertEqual(len(data), 64)
+
+    def test_mx_certificates_are_valid_for_webpki_under_the_test_ca(self):
+        # The mismatch row's TLSA is wrong while its certificate is fine for MTA-STS.
+        for row in DANE_SCENARIOS:
+            for _, host in row["mx"]:
+                with self.subTest(host=host):
+                    p = subprocess.run(["openssl", "verify", "-CAfile", WORLD.ca_file,
+                                        "-verify_hostname", host, WORLD.mx_cert(host)[0]],
+                                       capture_output=True, text=True, timeout=10)
+                    self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_sts_records_and_policy_hosts_of_dane_rows(self):
+        for row in DANE_SCENARIOS:
+            with self.subTest(domain=row["domain"]):
+                status = "insecure" if row["zone"] is None else "secure"
+                txt = WORLD.dns_validated(f"_mta-sts.{row['domain']}", "TXT")
+                if not row["txt"]:
+                    self.assert_status(txt, "nxdomain", "TXT")
+                    continue
+                self.assert_status(txt, status, "TXT")
+                self.assertEqual(txt.values("TXT"), row["txt"])
+                self.assert_status(WORLD.dns_validated(f"mta-sts.{row['domain']}", "A"), status, "A")
+                got, _, body, _ = fetch(row)
+                self.assertEqual((got, body.decode()), (200, row["policy"]))
+
+    def test_plain_resolver_serves_the_signed_zone_without_validating_it(self):
+        for row in DANE_SCENARIOS:
+            with self.subTest(domain=row["domain"]):
+                resp = WORLD.dns(row["domain"], "MX")  # bogus rows too: nobody checks there
+                self.assertEqual(sorted(resp.values("MX")), sorted(row["mx"]))
+                plain = dnsquery.query(WORLD.dns_server, row["domain"], "MX", dnssec=True)
+                self.assertFalse(plain.ad, plain)
+
+    def test_authoritative_server_signs_its_answers(self):
+        resp = dnsquery.query(dnssec.SIGNED_AUTH_ADDR, "dane-sts.dane.test", "MX", dnssec=True)
+        self.assertEqual(resp.values("RRSIG"), ["MX"], resp)
+        keys = dnsquery.query(dnssec.SIGNED_AUTH_ADDR, SIGNED_ZONE, "DNSKEY", dnssec=True)
+        self.assertEqual(len(keys.values("DNSKEY")), 2, keys)  # KSK + ZSK
+        self.assertTrue(WORLD.dns_validated(SIGNED_ZONE, "DNSKEY").ad)
+        nx = dnsquery.query(dnssec.SIGNED_AUTH_ADDR, "_25._tcp.mx.no-tlsa.dane.test", "TLSA", dnssec=True)
+        self.assertEqual(nx.rcode, "NXDOMAIN")
+        self.assertTrue(any(t == "NSEC3" for _, t, _ in nx.authority), nx.authority)
+
+    def test_trust_anchor_file_is_the_ds_of_the_signed_zone(self):
+        with open(WORLD.trust_anchor_file) as f:
+            fields = f.read().split()
+        self.assertEqual(fields[0], SIGNED_ZONE + ".")
+        self.assertEqual(fields[2:4], ["IN", "DS"])
+        self.assertEqual(fields[5:7], ["13", "2"])  # ECDSAP256SHA256, SHA-256 digest
+        self.assertEqual(len(fields[7]), 64)
+
+    def test_names_outside_the_signed_zone_resolve_through_the_validator_unchanged(self):
+        for row in rows(dns="static"):
+            with self.subTest(domain=row["domain"]):
+                resp = WORLD.dns_validated(row["domain"], "MX")
+                self.assertEqual((resp.rcode, resp.ad), ("NOERROR", False), resp)
+                self.assertEqual(sorted(resp.values("MX")), sorted(row["mx"]))
+        self.assertEqual(WORLD.dns_validated("nothing-here.test", "A").rcode, "NXDOMAIN")
+        for row in rows(dns="servfail"):
+            self.assertEqual(WORLD.dns_validated(f"_mta-sts.{row['domain']}", "TXT").rcode, "SERVFAIL")
 
 
 if __name__ == "__main__":

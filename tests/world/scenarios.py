@@ -117,3 +117,63 @@ BY_DOMAIN = {row["domain"]: row for row in SCENARIOS}
 
 def scenario(domain):
     return BY_DOMAIN[domain]
+
+
+# ----- DANE (RFC 7672) next to MTA-STS (RFC 8461 §2): the DNSSEC part of the world -----
+# Started only by World(dnssec=True) (tests/world/dnssec.py). Rows under SIGNED_ZONE live in a
+# DNSSEC-signed zone (keys made per run) served by an authoritative unbound and validated by
+# a second, validating unbound; sts-only.test lives in the unsigned world zone (insecure).
+# Extra keys of these rows:
+#   zone     SIGNED_ZONE, or None for an unsigned (insecure) row
+#   tlsa     "match": _25._tcp.<mx> TLSA 3 1 1 = SHA-256 of the MX certificate's public key;
+#            "mismatch": 3 1 1 of another key (a stale record after a key rotation), while the
+#            MX certificate itself is valid for MTA-STS (test CA, right name); None: no TLSA
+#   bogus    RR type whose RRSIG the world breaks on purpose ("MX", "TLSA") or None
+#   dnssec   what the validating resolver says of the MX RRset: secure | bogus | insecure
+#   tlsa_status  same for the TLSA RRset of the MX host: secure | bogus | nxdomain | insecure
+#   reply    the socketmap reply mtastsd must give with dane = auto (issue 16): dane-only for a
+#            secure MX with TLSA and for every bogus answer, the MTA-STS verdict otherwise,
+#            NOTFOUND for DANE without MTA-STS (dane_without_sts = no, the default)
+#   reply_dane_off  the reply with dane = off (the MTA-STS verdict, what mtastsd says today)
+#   reply_dane_without_sts  (dane-only.dane.test only) the reply with dane_without_sts = yes
+SIGNED_ZONE = "dane.test"
+DANE_ONLY = "OK dane-only"
+
+
+def _dane(domain, n, tlsa="match", bogus=None, sts=True, zone=SIGNED_ZONE, **kw):
+    status = "insecure" if zone is None else "secure"
+    defaults = {
+        "zone": zone, "tlsa": tlsa, "bogus": bogus,
+        "dnssec": "bogus" if bogus == "MX" else status,
+        "tlsa_status": ("bogus" if bogus == "TLSA" else status if tlsa else
+                        "nxdomain" if zone else "insecure"),
+    }
+    if not sts:  # no _mta-sts record, no policy host
+        defaults.update(txt=[], host="none", kind="refused", reply=NOTFOUND, exit=1)
+    defaults.update(kw)
+    row = _row(domain, n, **defaults)
+    row.setdefault("reply_dane_off", row["reply"])
+    return row
+
+
+DANE_SCENARIOS = [
+    _dane("dane-sts.dane.test", 61, reply=DANE_ONLY, reply_dane_off=secure("mx.dane-sts.dane.test"),
+          note="secure MX, matching TLSA, enforce policy: DANE wins (dane-only)"),
+    _dane("dane-only.dane.test", 62, sts=False, reply_dane_without_sts="OK dane",
+          note="secure MX, matching TLSA, no MTA-STS record: Postfix's own level applies"),
+    _dane("sts-only.test", 63, zone=None, tlsa=None,
+          note="unsigned (insecure) domain with an enforce policy: MTA-STS as today"),
+    _dane("bogus-tlsa.dane.test", 64, bogus="TLSA", reply=DANE_ONLY,
+          reply_dane_off=secure("mx.bogus-tlsa.dane.test"),
+          note="the TLSA RRSIG is broken: bogus, SERVFAIL; never fall back to MTA-STS"),
+    _dane("bogus-mx.dane.test", 65, bogus="MX", reply=DANE_ONLY,
+          reply_dane_off=secure("mx.bogus-mx.dane.test"),
+          note="the MX RRSIG is broken: bogus, SERVFAIL; never fall back to MTA-STS"),
+    _dane("tlsa-mismatch.dane.test", 66, tlsa="mismatch", reply=DANE_ONLY,
+          reply_dane_off=secure("mx.tlsa-mismatch.dane.test"),
+          note="TLSA of another key, certificate fine for MTA-STS: must be deferred (RFC 8461 §2)"),
+    _dane("no-tlsa.dane.test", 67, tlsa=None,
+          note="secure MX, no TLSA (secure NXDOMAIN at _25._tcp): MTA-STS applies"),
+]
+
+DANE_BY_DOMAIN = {row["domain"]: row for row in DANE_SCENARIOS}

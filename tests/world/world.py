@@ -1,6 +1,9 @@
 """The MTA-STS test world: a test CA and an untrusted CA, per-host certificates, an unbound on
 127.0.0.53:53 serving every scenario of scenarios.py, and one policy_server.py process with an
-HTTPS (or misbehaving) listener on 443 of each scenario's 127.0.50.N address.
+HTTPS (or misbehaving) listener on 443 of each scenario's 127.0.50.N address. World(dnssec=True)
+adds the DANE rows (scenarios.DANE_SCENARIOS): a zone signed per run (dnssec.py) served by an
+authoritative unbound on 127.0.0.56 and delegated from the world zone, and a validating unbound
+on 127.0.0.55; the plain resolver on .53 answers as before.
 
 `with World() as w:` builds everything in a temp dir and tears it down (process groups killed,
 hard timeouts). Must run inside the private network+mount namespace of run_in_netns.sh (it
@@ -21,11 +24,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsquery  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
+import dnssec  # noqa: E402
+from scenarios import DANE_SCENARIOS, SCENARIOS, SIGNED_ZONE  # noqa: E402
 
 DNS_ADDR = "127.0.0.53"
 REFUSING_DNS_ADDR = "127.0.0.54"   # forwarder target of "servfail" zones: answers REFUSED
 ELSEWHERE = "elsewhere.test"       # zone holding CNAME targets
+VALIDATING_DNS_ADDR = dnssec.VALIDATING_DNS_ADDR  # World(dnssec=True): validating resolver
+SIGNED_AUTH_ADDR = dnssec.SIGNED_AUTH_ADDR        # World(dnssec=True): serves SIGNED_ZONE
 
 
 class WorldError(RuntimeError):
@@ -111,13 +117,25 @@ commonName = supplied
         return crt, key
 
 
-class World:
-    def __init__(self, scenarios=None, keep=None, allow_host=False):
+class World(dnssec.SignedWorld):
+    Error = WorldError
+
+    def __init__(self, scenarios=None, keep=None, allow_host=False, dnssec=False):
         self.scenarios = list(SCENARIOS if scenarios is None else scenarios)
+        self.dnssec = dnssec
+        if dnssec:  # the DANE rows, unless the caller passed (its own copies of) them
+            given = {s["domain"] for s in self.scenarios}
+            self.scenarios += [s for s in DANE_SCENARIOS if s["domain"] not in given]
+        elif any(s.get("zone") for s in self.scenarios):
+            raise WorldError("rows of the signed zone need World(dnssec=True)")
         self.by_domain = {s["domain"]: s for s in self.scenarios}
         self.keep = os.environ.get("MTASTS_WORLD_KEEP") == "1" if keep is None else keep
         self.allow_host = allow_host or os.environ.get("MTASTS_WORLD_ALLOW_HOST") == "1"
         self.dns_server = DNS_ADDR
+        self.validating_dns_server = VALIDATING_DNS_ADDR if dnssec else None
+        self.trust_anchor_file = None   # World(dnssec=True): DS of SIGNED_ZONE (root.key format)
+        self.mx_certs = {}              # MX host -> (cert, key) issued by the world (DANE rows)
+        self.tlsa_data = {}             # MX host -> hex SHA-256 of its TLSA 3 1 1 record
         self.dir = None
         self.procs = {}
 
@@ -147,7 +165,11 @@ class World:
         self.server_log = os.path.join(self.dir, "servers.log")
         self.unbound_log = os.path.join(self.dir, "unbound.log")
         self._start_servers()
+        if self.dnssec:
+            self._start_signed_zone()
         self._start_unbound()
+        if self.dnssec:
+            self._start_validator()
 
     def stop(self):
         for name, proc in list(self.procs.items()):
@@ -236,13 +258,22 @@ class World:
         rr = [". 300 IN SOA ns.world.test. hostmaster.world.test. 1 3600 600 86400 300",
               ". 300 IN NS ns.world.test.", f"ns.world.test. 300 IN A {DNS_ADDR}",
               f"ns.refuser.test. 300 IN A {REFUSING_DNS_ADDR}"]
+        if self.dnssec:  # an unsigned delegation: the plain resolver sees the zone as insecure
+            rr += [f"{SIGNED_ZONE}. 300 IN NS ns.{SIGNED_ZONE}.",
+                   f"ns.{SIGNED_ZONE}. 300 IN A {SIGNED_AUTH_ADDR}"]
         for s in self.scenarios:
-            d = s["domain"]
-            if s["dns"] == "servfail":
-                rr.append(f"{d}. 300 IN NS ns.refuser.test.")
-                continue
-            if s["dns"] == "silent":
-                continue
+            if not s.get("zone"):
+                rr += self._row_records(s, txt_override)
+        return rr
+
+    def _row_records(self, s, txt_override=None):
+        """The records of one row: servfail delegation, TXT, policy host, MX and MX hosts."""
+        txt_override = txt_override or {}
+        rr = []
+        d = s["domain"]
+        if s["dns"] == "servfail":
+            rr.append(f"{d}. 300 IN NS ns.refuser.test.")
+        elif s["dns"] != "silent":
             ttl = 0 if d in txt_override or s["domain"] == "changing.test" else 300
             rr.append(f"{d}. 300 IN TXT \"v=spf1 -all\"")
             for txt in txt_override.get(d, s["txt"]):
@@ -297,23 +328,27 @@ class World:
                   f'  control-interface: "{self.unbound_ctl}"', "  control-use-cert: no"]
         with open(self.unbound_conf, "w") as f:
             f.write("\n".join(lines) + "\n")
-        _run(["unbound-checkconf", self.unbound_conf])
-        with open(os.path.join(self.dir, "unbound.err"), "w") as err:
-            self.procs["unbound"] = subprocess.Popen(["unbound", "-d", "-c", self.unbound_conf],
-                                                     stdout=subprocess.DEVNULL, stderr=err,
-                                                     start_new_session=True,
-                                                     preexec_fn=die_with_parent)
+        self._spawn_unbound("unbound", self.unbound_conf, DNS_ADDR, "ns.world.test")
+
+    def _spawn_unbound(self, name, conf, addr, probe):
+        """Starts `unbound -d -c conf` as procs[name]; returns once `probe` A gets NOERROR.
+        Its stderr goes to <dir>/<name>.err, its log to <dir>/<name>.log."""
+        _run(["unbound-checkconf", conf])
+        with open(os.path.join(self.dir, f"{name}.err"), "w") as err:
+            self.procs[name] = subprocess.Popen(["unbound", "-d", "-c", conf],
+                                                stdout=subprocess.DEVNULL, stderr=err,
+                                                start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if self.procs["unbound"].poll() is not None:
+            if self.procs[name].poll() is not None:
                 break
             try:
-                if dnsquery.query(DNS_ADDR, "mta-sts.good.test", "A", timeout=0.3).rcode == "NOERROR":
+                if dnsquery.query(addr, probe, "A", timeout=0.3).rcode == "NOERROR":
                     return
             except (OSError, ValueError):
                 pass
-            time.sleep(0.1)
-        raise WorldError("unbound did not answer: " + self._tail("unbound.err") + self._tail("unbound.log"))
+            time.sleep(0.05)
+        raise WorldError(f"{name} did not answer: " + self._tail(f"{name}.err") + self._tail(f"{name}.log"))
 
     def dns(self, name, qtype, timeout=2.0):
         return dnsquery.query(DNS_ADDR, name, qtype, timeout=timeout)
@@ -324,6 +359,8 @@ class World:
     def set_txt(self, domain, records):
         """Replaces the _mta-sts TXT RRset of `domain` at run time; records: list of string lists.
         Rewrites the zone file, reloads it and flushes the domain from unbound's cache."""
+        if self.by_domain.get(domain, {}).get("zone"):
+            raise WorldError(f"{domain} is in the signed zone: its TXT cannot change at run time")
         self.txt_override[domain] = records
         self._write_zone()
         self.unbound_control("auth_zone_reload", ".")
@@ -355,18 +392,25 @@ class World:
         with open(self.unbound_log, errors="replace") as f:
             return sum(1 for line in f if pat.search(line.rstrip("\n")))
 
-    def resolv_conf(self):
-        """Writes a resolv.conf naming the world's DNS server; returns its path."""
-        path = os.path.join(self.dir, "resolv.conf")
+    def resolv_conf(self, validating=False):
+        """Writes a resolv.conf naming the world's DNS server; returns its path. validating=True
+        names the validating resolver instead, with `options trust-ad`: glibc (2.31+) clears
+        the AD bit of answers unless told to trust the server, and Postfix's DANE needs it."""
+        if validating and not self.dnssec:
+            raise WorldError("resolv_conf(validating=True) needs World(dnssec=True)")
+        path = os.path.join(self.dir, "resolv-validating.conf" if validating else "resolv.conf")
         with open(path, "w") as f:
-            f.write(f"nameserver {DNS_ADDR}\noptions timeout:2 attempts:1\n")
+            if validating:
+                f.write(f"nameserver {VALIDATING_DNS_ADDR}\noptions trust-ad timeout:2 attempts:1\n")
+            else:
+                f.write(f"nameserver {DNS_ADDR}\noptions timeout:2 attempts:1\n")
         return path
 
-    def bind_resolv_conf(self):
+    def bind_resolv_conf(self, validating=False):
         """Bind-mounts resolv_conf() over /etc/resolv.conf (private mount namespace only)."""
         if os.environ.get("MTASTS_NETNS") != "1":
             raise WorldError("bind_resolv_conf only inside run_in_netns.sh")
-        _run(["mount", "--bind", self.resolv_conf(), "/etc/resolv.conf"])
+        _run(["mount", "--bind", self.resolv_conf(validating), "/etc/resolv.conf"])
 
     def _tail(self, name, n=20):
         try:
