@@ -17,6 +17,13 @@ MaillogPump::MaillogPump(MaillogSource& source, MaillogPumpOptions options, Mail
 
 bool MaillogPump::cycle() {
   now_ = clock_.now();
+  if (!started_) {
+    // Where the source begins (the end of the file on a first start, a new file's 0 after a
+    // gap) is stored at once: a restart before the first lines were cut must begin there too,
+    // not at a later end.
+    started_ = true;
+    if (!std::holds_alternative<std::monostate>(source_.position())) cut(false);
+  }
   std::size_t budget = options_.max_cycle_entries;
   for (;;) {
     const std::uint64_t before = stats_.entries;

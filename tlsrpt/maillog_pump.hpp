@@ -62,7 +62,8 @@ class MaillogPump final : private MaillogVisitor {
   MaillogPump(MaillogSource& source, MaillogPumpOptions options, MaillogSink sink, const Clock& clock);
 
   // Reads what is there now, up to max_cycle_entries, and hands over the batches that are
-  // due. True when the source has more right away (call again before waiting).
+  // due. True when the source has more right away (call again before waiting). The first
+  // call first hands an empty batch with the start position (see cycle()).
   bool cycle();
   // Hands over what was read since the last batch, quiescent or not (shutdown).
   void flush();
@@ -96,6 +97,7 @@ class MaillogPump final : private MaillogVisitor {
   bool quiescent_ = true;        // as of the last state change
   bool cut_now_ = false;
   bool cut_forced_ = false;
+  bool started_ = false;
 };
 
 }  // namespace mtasts::tlsrpt

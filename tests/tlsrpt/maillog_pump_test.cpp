@@ -31,7 +31,8 @@ struct Rig {
   TempDir dir;
   std::string log = dir.file("mail.log");
   ManualClock clock{Dec1 + 3600};
-  std::vector<MaillogBatch> batches;
+  std::optional<MaillogBatch> start_batch;  // the first cycle's: the start position alone
+  std::vector<MaillogBatch> batches;         // the others
   std::unique_ptr<MaillogFileFollower> follower;
   std::unique_ptr<MaillogPump> pump;
 
@@ -42,8 +43,10 @@ struct Rig {
     fo.use_inotify = false;
     follower = std::make_unique<MaillogFileFollower>(fo);
     REQUIRE(follower->start(std::monostate{}, clock.now()));
-    pump = std::make_unique<MaillogPump>(*follower, options, [this](MaillogBatch&& b) { batches.push_back(std::move(b)); },
-                                         clock);
+    pump = std::make_unique<MaillogPump>(*follower, options, [this](MaillogBatch&& b) {
+      if (start_batch) batches.push_back(std::move(b));
+      else start_batch = std::move(b);
+    }, clock);
   }
   void cycleUntilIdle() {
     for (int i = 0; i < 1000 && pump->cycle(); ++i) {
@@ -170,6 +173,17 @@ TEST_CASE("catching up, batches are cut by entry count and by session count") {
   CHECK(rig.batches[5].sessions.size() == 2);
   CHECK(rig.offsetOf(rig.batches[5]) == text.size());
   CHECK(rig.sessions() == 12);
+}
+
+TEST_CASE("the first cycle hands the start position at once, before any line") {
+  Rig rig;
+  append(rig.log, "Dec 01 00:39:33 sender postfix/qmgr[22012]: already there\n");
+  rig.pump->cycle();
+  REQUIRE(rig.start_batch);
+  CHECK(rig.start_batch->entries == 0);
+  CHECK(rig.start_batch->sessions.empty());
+  CHECK(rig.offsetOf(*rig.start_batch) == 0);  // the file was empty when the follower started
+  CHECK(rig.batches.empty());
 }
 
 TEST_CASE("lines of other programs never reach the correlator") {
