@@ -18,7 +18,7 @@ MaillogLineBuffer::MaillogLineBuffer(std::size_t max_line, std::size_t read_size
 
 void MaillogLineBuffer::reset(std::uint64_t offset, std::string_view history) {
   history = history.substr(history.size() - std::min(history.size(), Tail));
-  std::memcpy(buf_.data(), history.data(), history.size());
+  if (!history.empty()) std::memcpy(buf_.data(), history.data(), history.size());  // data() may be null
   base_ = offset - history.size();
   begin_ = 0;
   consumed_ = scan_ = end_ = history.size();
