@@ -106,6 +106,11 @@ void MaillogCollector::run(MaillogPosition resume) {
       while (pump.cycle() && !stopping_.load()) publish(pump);
       publish(pump);
       if (stopping_.load()) break;
+      if (options_.coalesce_ms > 0) {
+        pollfd stop{stop_fd_, POLLIN, 0};
+        ::poll(&stop, 1, options_.coalesce_ms);
+        if (stopping_.load()) break;
+      }
       pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {source_->waitFd(), POLLIN, 0}};
       const nfds_t n = fds[1].fd >= 0 ? 2 : 1;
       if (::poll(fds, n, waitMs(pump)) < 0 && errno != EINTR) {

@@ -22,6 +22,9 @@ namespace mtasts::tlsrpt {
 struct MaillogCollectorOptions {
   MaillogPumpOptions pump;
   int poll_interval_ms = 1000;  // wakeup without inotify / journal events (fallback)
+  // After a cycle, wakeups wait this long, so that a busy log (one inotify event per write)
+  // is read in bursts: at most ~1000/coalesce_ms cycles a second. The stop is not delayed.
+  int coalesce_ms = 100;
 };
 
 struct MaillogCollectorStats {

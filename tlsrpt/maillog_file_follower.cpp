@@ -120,7 +120,9 @@ void MaillogFileFollower::clearWakeup() {
 ReadOutcome MaillogFileFollower::read(MaillogVisitor& visitor, std::size_t max_entries, UnixSeconds now) {
   if (mode_ == Mode::Waiting && !switchToPath(false)) return ReadOutcome::Idle;
   verified_ = false;
+  read_failed_ = false;
   std::size_t n = 0;
+  int transitions = 0;  // file changes handled in this call: bounded, so is the call
   std::string_view line;
   while (n < max_entries) {
     if (buffer_.next(line)) {
@@ -130,7 +132,7 @@ ReadOutcome MaillogFileFollower::read(MaillogVisitor& visitor, std::size_t max_e
       continue;
     }
     if (fill()) continue;
-    if (!atEnd(now)) return ReadOutcome::Idle;
+    if (read_failed_ || ++transitions > 16 || !atEnd(now)) return ReadOutcome::Idle;
   }
   return ReadOutcome::Limit;
 }
@@ -158,6 +160,7 @@ bool MaillogFileFollower::fill() {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
+      read_failed_ = true;  // retried on the next read() call, not in a loop
       counters_.read_errors += 1;
       logger()->warn("mail log read failed path={} error={}", escapeForLog(file_->path()), std::strerror(errno));
     }

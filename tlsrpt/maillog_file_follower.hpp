@@ -65,6 +65,7 @@ class MaillogFileFollower final : public MaillogSource {
   bool after_finish_at_end_ = false;   // the resume plan's start for the file after `finish`
   UnixSeconds rotated_at_ = 0;
   bool verified_ = false;              // contentMoved() checked in this read() call
+  bool read_failed_ = false;           // a pread failed in this read() call
   std::string head_;                   // the current file's first bytes, for position()
   std::optional<FilePosition> last_position_;  // position() while waiting for the path
   MaillogSourceCounters counters_;

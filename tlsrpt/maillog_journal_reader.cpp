@@ -57,6 +57,12 @@ Result<void> MaillogJournalReader::open() {
     journal_ = nullptr;
     return fail(ErrorCode::Io, "cannot open the journal: " + errorText(r));
   }
+  if (options_.files.empty() && options_.directory.empty() && sd_journal_has_runtime_files(journal_) <= 0 &&
+      sd_journal_has_persistent_files(journal_) <= 0) {
+    // Not an error (journald may not have written yet), but the usual cause is a user
+    // outside the groups that may read the system journal: say so once.
+    logger()->warn("no readable journal files: the daemon's user needs the group adm or systemd-journal");
+  }
   // (_COMM=smtp OR _COMM=tlsproxy) OR SYSLOG_FACILITY=2: matches on one field are ORed,
   // matches on different fields ANDed, a disjunction ORs the two groups.
   if ((r = sd_journal_add_match(journal_, "_COMM=smtp", 0)) < 0 ||
