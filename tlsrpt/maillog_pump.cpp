@@ -112,6 +112,7 @@ void MaillogPump::cut(bool forced) {
   batch_.position = source_.position();
   batch_.quiescent = !forced;
   batch_.in_flight = forced ? sessions_.pendingHandshakes() : 0;
+  batch_.saw_tlsrpt_lines = sessions_.sawTlsRptLines();
   stats_.batches += 1;
   if (forced) stats_.forced_cuts += 1;
   MaillogBatch out = std::exchange(batch_, MaillogBatch{});

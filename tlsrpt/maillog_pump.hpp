@@ -27,6 +27,10 @@ struct MaillogBatch {
   // restart from it may miss the sessions of in_flight handshakes.
   bool quiescent = true;
   std::size_t in_flight = 0;
+  // "TLSRPT:" lines were seen in this run: the Postfix writing this log is 3.10+ and reports
+  // itself; with the datagram socket also configured the sink counts these sessions not at
+  // all (and still stores the position).
+  bool saw_tlsrpt_lines = false;
 };
 
 // Called on the pump's thread with each batch, in order. It may block (back-pressure: the

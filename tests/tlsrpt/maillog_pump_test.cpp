@@ -186,6 +186,24 @@ TEST_CASE("the first cycle hands the start position at once, before any line") {
   CHECK(rig.batches.empty());
 }
 
+TEST_CASE("a batch says when the log shows Postfix 3.10+ reporting by itself") {
+  Rig rig;
+  append(rig.log, std::string(TlsLine) + StatusLine);
+  rig.cycleUntilIdle();
+  rig.clock.advance(2);
+  rig.cycleUntilIdle();
+  REQUIRE(rig.batches.size() == 1);
+  CHECK_FALSE(rig.batches[0].saw_tlsrpt_lines);
+  append(rig.log, "Dec 01 00:39:34 sender postfix/smtp[22088]: TLSRPT: status=success, domain=good.test, "
+                  "receiving_mx=mx.good.test[127.0.60.1]\n");
+  rig.clock.advance(2);
+  rig.cycleUntilIdle();
+  rig.clock.advance(2);
+  rig.cycleUntilIdle();
+  REQUIRE(rig.batches.size() == 2);
+  CHECK(rig.batches[1].saw_tlsrpt_lines);
+}
+
 TEST_CASE("lines of other programs never reach the correlator") {
   Rig rig;
   std::string text;
