@@ -4,6 +4,9 @@ pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_extra
 # libidn2: UTS #46 / IDNA2008 conversion of UTF-8 next hops (common/domain.cpp); getdns
 # already depends on its runtime library.
 pkg_check_modules(LIBIDN2 REQUIRED IMPORTED_TARGET libidn2)
+# libsystemd: sd-journal, the mail-log source `journal` (tlsrpt/maillog_journal_reader.cpp).
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
