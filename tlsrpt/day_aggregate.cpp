@@ -128,7 +128,18 @@ void DayAggregate::addSessions(SessionSource source, std::string_view report_dom
   emit(notes);
 }
 
-void DayAggregate::setPosition(std::string name, std::string bytes) {
+bool isPositionName(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
+  });
+}
+
+Result<void> DayAggregate::setPosition(std::string name, std::string bytes) {
+  if (!isPositionName(name) || bytes.size() > MaxPositionBytes) {
+    return fail(ErrorCode::InvalidInput,
+                fmt::format("source position refused name={} bytes={}", escapeForLog(name, 64), bytes.size()));
+  }
   std::lock_guard lock(mutex_);
   auto it = std::find_if(positions_.begin(), positions_.end(), [&](const auto& p) { return p.first == name; });
   if (it == positions_.end()) {
@@ -136,6 +147,7 @@ void DayAggregate::setPosition(std::string name, std::string bytes) {
   } else {
     it->second = std::move(bytes);
   }
+  return {};
 }
 
 DayDelta DayAggregate::takeDelta() {

@@ -40,6 +40,10 @@ struct DayDelta {
 // bound of `limits`. Positions of `from` win. Returns the failure counts sent to overflow rows.
 std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limits);
 
+// Source positions: name 1 to 64 bytes of [a-z0-9_.:-], value at most this many bytes.
+inline constexpr std::size_t MaxPositionBytes = 4096;
+bool isPositionName(std::string_view name) noexcept;
+
 // Own failures: the failure-reason-code is the failure's text cut to this many bytes, made
 // printable (control characters become spaces) and valid UTF-8.
 inline constexpr std::size_t MaxOwnFailureReasonBytes = 256;
@@ -67,8 +71,9 @@ class DayAggregate {
                    std::span<const SessionOutcome> sessions);
 
   // A source's position (a file offset, a journal cursor), committed with the counts added
-  // before it, so a restart resumes where the committed counts end. Any thread.
-  void setPosition(std::string name, std::string bytes);
+  // before it, so a restart resumes where the committed counts end. InvalidInput unless the
+  // name is 1 to 64 bytes of [a-z0-9_.:-] and the value at most MaxPositionBytes. Any thread.
+  Result<void> setPosition(std::string name, std::string bytes);
 
   // Everything added since the last take. Committer thread.
   DayDelta takeDelta();

@@ -114,6 +114,18 @@ Result<void> readRow(Reader& in, FailureCount& row) {
   return {};
 }
 
+bool isCounterName(std::string_view name) {
+  if (name.empty() || name.size() > MaxCounterNameBytes) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1))); }
+
 }  // namespace
 
 std::string dayKeyPrefix(UtcDay day) { return formatDate(day) + ' '; }
@@ -245,6 +257,48 @@ Result<void> decodeDayRecord(std::string_view bytes, DayEntry& out) {
     }
   }
   if (!in.atEnd()) return invalid("trailing bytes after the record");
+  return {};
+}
+
+std::string encodeCounters(const CollectorCounters& counters) {
+  std::string out;
+  Writer w(out);
+  w.u8(CountersRecordVersion);
+  w.uv(zigzag(counters.started_at));
+  w.uv(zigzag(counters.last_commit));
+  std::size_t n = 0;
+  for (const auto& [name, value] : counters.values) n += isCounterName(name) ? 1 : 0;
+  n = std::min(n, MaxCounterValues);
+  w.uv(n);
+  for (const auto& [name, value] : counters.values) {
+    if (n == 0) break;
+    if (!isCounterName(name)) continue;
+    w.str(name);
+    w.uv(value);
+    --n;
+  }
+  return out;
+}
+
+Result<void> decodeCounters(std::string_view bytes, CollectorCounters& out) {
+  Reader in(bytes);
+  std::uint8_t version = 0;
+  if (auto r = in.u8(version, "version"); !r) return r;
+  if (version != CountersRecordVersion) return invalid(fmt::format("unknown counters record version {}", version));
+  std::uint64_t raw = 0;
+  if (auto r = in.uv(raw, UINT64_MAX, "started_at"); !r) return r;
+  out.started_at = unzigzag(raw);
+  if (auto r = in.uv(raw, UINT64_MAX, "last_commit"); !r) return r;
+  out.last_commit = unzigzag(raw);
+  std::uint64_t n = 0;
+  if (auto r = in.uv(n, MaxCounterValues, "counter count"); !r) return r;
+  out.values.resize(n);
+  for (auto& [name, value] : out.values) {
+    if (auto r = in.str(name, "counter name"); !r) return r;
+    if (!isCounterName(name)) return invalid("invalid counter name");
+    if (auto r = in.uv(value, UINT64_MAX, "counter value"); !r) return r;
+  }
+  if (!in.atEnd()) return invalid("trailing bytes after the counters");
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "tlsrpt/collector_stats.hpp"
 #include "tlsrpt/day_entry.hpp"
 
 namespace mtasts::tlsrpt {
@@ -59,5 +60,15 @@ std::string encodeDayRecord(const DayEntry& entry);
 Result<void> checkDayRecordEncodable(const DayEntry& entry);
 // Fills out.counts, out.tlsrpt_record and out.sources; leaves out.day and out.domain alone.
 Result<void> decodeDayRecord(std::string_view bytes, DayEntry& out);
+
+// The collector counters record (CollectorCounters), version 1: u8 version=1, uv zigzag
+// started_at, uv zigzag last_commit, uv n (<= MaxCounterValues), then n x (str name of 1 to
+// MaxCounterNameBytes bytes of [a-z0-9-], uv value). Names need not be known: a newer
+// daemon's counters are shown by an older CLI as they are. Canonical like the day record.
+inline constexpr std::uint8_t CountersRecordVersion = 1;
+inline constexpr std::size_t MaxCounterValues = 64;
+inline constexpr std::size_t MaxCounterNameBytes = 64;
+std::string encodeCounters(const CollectorCounters& counters);  // values past the bounds are left out
+Result<void> decodeCounters(std::string_view bytes, CollectorCounters& out);
 
 }  // namespace mtasts::tlsrpt

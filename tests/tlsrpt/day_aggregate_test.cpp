@@ -220,9 +220,11 @@ TEST_CASE("an own fetch failure is one sts failure session with the reason as fa
 
 TEST_CASE("source positions travel with the delta, the latest per name") {
   Fixture f;
-  f.aggregate.setPosition("maillog", "100");
-  f.aggregate.setPosition("journal", "c1");
-  f.aggregate.setPosition("maillog", "200");
+  CHECK(f.aggregate.setPosition("maillog", "100"));
+  CHECK_FALSE(f.aggregate.setPosition("Bad Name", "1"));
+  CHECK_FALSE(f.aggregate.setPosition("big", std::string(MaxPositionBytes + 1, 0)));
+  CHECK(f.aggregate.setPosition("journal", "c1"));
+  CHECK(f.aggregate.setPosition("maillog", "200"));
   DayDelta delta = f.aggregate.takeDelta();
   REQUIRE(delta.positions.size() == 2);
   CHECK(delta.positions[0] == std::pair<std::string, std::string>{"maillog", "200"});
