@@ -2,7 +2,8 @@
 // The whole input is one stored value; it is also tried as a store key. Invariants: a value
 // that decodes is encodable and re-encodes to exactly the input (canonical), and decodes
 // again to the same entry; merging it into itself keeps the rows sorted and distinct and
-// doubles every count (bound permitting); a key that parses is written back byte for byte.
+// doubles every count (bound permitting); a key that parses is written back byte for byte;
+// a collector counters record that decodes re-encodes to exactly the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,6 +29,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(dayEntryKey(key->day, key->domain, key->digest, key->probe) == bytes);
   } else {
     check(!key.error().detail.empty());
+  }
+
+  CollectorCounters counters;
+  if (auto c = decodeCounters(bytes, counters)) {
+    check(encodeCounters(counters) == bytes);
+  } else {
+    check(!c.error().detail.empty());
   }
 
   DayEntry first;
