@@ -2,11 +2,14 @@
 // failure rows and entries, a temporary state_dir, and a diff that says what differs.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "tlsrpt/datagram.hpp"
+#include "tlsrpt/datagram_sessions.hpp"
 #include "tlsrpt/day_entry.hpp"
 
 namespace mtasts::tlsrpt::test {
@@ -73,6 +76,26 @@ inline std::string entryDiff(const DayEntry& got, const DayEntry& want) {
   }
   if (got.sources != want.sources) return "sources";
   return "";
+}
+
+// A fixture datagram's bytes ("" when it cannot be read: no doctest here, forked children
+// use it too).
+inline std::string fixtureBytes(const std::string& name) {
+  const std::string path = std::string(MTASTS_TLSRPT_FIXTURES) + "/" + name;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return {};
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+// The sessions of a fixture datagram (empty when it does not parse).
+inline DatagramSessions fixtureSessions(const std::string& name) {
+  auto parsed = parseDatagram(fixtureBytes(name));
+  if (!parsed) return {};
+  return sessionsOf(std::move(*parsed));
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
