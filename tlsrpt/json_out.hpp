@@ -44,6 +44,10 @@ class JsonOut {
     startMember(key);
     out_ += fmt::format("{}", std::min(value, MaxJsonInteger));
   }
+  void null(std::string_view key) {
+    startMember(key);
+    out_ += "null";
+  }
   void optionalStringArray(std::string_view key, const std::vector<std::string>& values) {
     if (values.empty()) return;
     open(key, '[');
