@@ -38,10 +38,16 @@ Result<std::unique_ptr<DatagramCollector>> DatagramCollector::open(const Datagra
   if (options.batch == 0 || options.batch > MaxBatch) {
     return fail(ErrorCode::InvalidInput, fmt::format("datagram batch must be 1 to {}", MaxBatch));
   }
+  if (options.coalesce < std::chrono::microseconds{0} || options.coalesce > MaxCoalesce) {
+    return fail(ErrorCode::InvalidInput, "datagram coalescing delay must be 0 to 10 ms");
+  }
   // Read before the socket exists: the kernel fixes a socket's queue length when it is made.
+  std::chrono::microseconds coalesce{0};
   if (auto qlen = net::readMaxDgramQlen(); !qlen) {
     logger()->warn("cannot check net.unix.max_dgram_qlen error={}", qlen.error().detail);
-  } else if (*qlen < RecommendedMaxDgramQlen) {
+  } else if (*qlen >= RecommendedMaxDgramQlen) {
+    coalesce = options.coalesce;
+  } else {
     logger()->warn("net.unix.max_dgram_qlen is low: Postfix drops TLSRPT datagrams whenever the reader falls "
                    "{} behind; set it to {} or more before mtastsd starts (dist/sysctl.d/60-mtastsd.conf) "
                    "value={} recommended={}",
@@ -52,20 +58,22 @@ Result<std::unique_ptr<DatagramCollector>> DatagramCollector::open(const Datagra
   if (!socket) return Unexpected{std::move(socket).error()};
   int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) return fail(ErrorCode::Io, fmt::format("eventfd: {}", std::strerror(errno)));
-  logger()->info("TLSRPT datagram socket ready path={} batch={}", options.path, options.batch);
+  logger()->info("TLSRPT datagram socket ready path={} batch={} coalesce_us={}", options.path, options.batch,
+                 coalesce.count());
   return std::unique_ptr<DatagramCollector>(
-      new DatagramCollector(std::move(*socket), wake_fd, options, aggregate, stats, clock));
+      new DatagramCollector(std::move(*socket), wake_fd, options, coalesce, aggregate, stats, clock));
 }
 
 DatagramCollector::DatagramCollector(net::UnixDatagramSocket socket, int wake_fd,
-                                     const DatagramCollectorOptions& options, DayAggregate& aggregate,
-                                     CollectorStats& stats, const Clock& clock)
+                                     const DatagramCollectorOptions& options, std::chrono::microseconds coalesce,
+                                     DayAggregate& aggregate, CollectorStats& stats, const Clock& clock)
     : socket_(std::move(socket)),
       wake_fd_(wake_fd),
       batch_(options.batch, MaxDatagramBytes),
       aggregate_(aggregate),
       stats_(stats),
-      clock_(clock) {
+      clock_(clock),
+      coalesce_(coalesce) {
   parsed_.reserve(options.batch);
 }
 
@@ -111,6 +119,11 @@ void DatagramCollector::run() {
     if ((fds[1].revents & POLLIN) != 0) {
       drainOnce();  // what was queued before the stop still counts
       break;
+    }
+    if (coalesce_.count() > 0 && (fds[0].revents & POLLIN) != 0) {
+      // Let more arrive: the queue holds max_dgram_qlen, far more than arrive meanwhile.
+      const timespec delay{0, static_cast<long>(coalesce_.count()) * 1000};
+      ::nanosleep(&delay, nullptr);
     }
   }
   logRejected();

@@ -222,7 +222,7 @@ TEST_CASE("stop counts the datagrams still queued") {
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/tlsrpt.sock"));
 }
 
-TEST_CASE("opening warns about a low max_dgram_qlen and refuses a bad batch size") {
+TEST_CASE("opening warns about a low max_dgram_qlen and refuses a bad batch size or delay") {
   testing::LogCapture log("tlsrpt");
   TempDir dir;
   Rig rig(dir.path());
@@ -233,6 +233,12 @@ TEST_CASE("opening warns about a low max_dgram_qlen and refuses a bad batch size
   options.path = dir.path() + "/other.sock";
   options.batch = 0;
   CHECK_FALSE(DatagramCollector::open(options, rig.aggregate, rig.stats, rig.clock));
+  options.batch = 32;
+  options.coalesce = MaxCoalesce + std::chrono::microseconds{1};
+  CHECK_FALSE(DatagramCollector::open(options, rig.aggregate, rig.stats, rig.clock));
+  // The reader waits only when the kernel queue is long enough to hold what arrives meanwhile.
+  CHECK(log.matching(spdlog::level::info, {"socket ready", *qlen >= RecommendedMaxDgramQlen ? "coalesce_us=1000" : "coalesce_us=0"})
+            .size() == 1);
 }
 
 TEST_CASE("the receive buffers cost resident memory only for the bytes written") {
