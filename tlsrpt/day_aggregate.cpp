@@ -57,12 +57,13 @@ std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limit
       overflowed = saturatingAdd(overflowed, mergeDayEntry(*same, entry, limits.max_detail_rows));
     }
   }
-  for (auto& [name, bytes] : from.positions) {
-    auto it = std::find_if(into.positions.begin(), into.positions.end(), [&](const auto& p) { return p.first == name; });
+  for (auto& position : from.positions) {
+    auto it = std::find_if(into.positions.begin(), into.positions.end(),
+                           [&](const auto& p) { return p.first == position.first; });
     if (it == into.positions.end()) {
-      into.positions.emplace_back(std::move(name), std::move(bytes));
+      into.positions.push_back(std::move(position));
     } else {
-      it->second = std::move(bytes);
+      it->second = std::move(position.second);
     }
   }
   return overflowed;

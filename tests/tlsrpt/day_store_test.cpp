@@ -51,7 +51,8 @@ std::vector<DayEntry> entriesOf(DayStore& store, UtcDay day) {
 
 TEST_CASE("commits merge into the stored record of the same day, domain, policy and record") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& store = opened.store;
   DayLimits limits;
   REQUIRE(store->commit(deltaOf({sampleEntry(Day)}), nullptr, limits));
   auto second = store->commit(deltaOf({sampleEntry(Day), sampleEntry(Day, "b.example")}), nullptr, limits);
@@ -72,7 +73,8 @@ TEST_CASE("commits merge into the stored record of the same day, domain, policy 
 
 TEST_CASE("another policy or another TLSRPT record of the domain is its own entry") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& store = opened.store;
   DayEntry other_record = sampleEntry(Day);
   other_record.tlsrpt_record = "v=TLSRPTv1; rua=https://r.example/";
   DayEntry other_policy = sampleEntry(Day);
@@ -83,7 +85,8 @@ TEST_CASE("another policy or another TLSRPT record of the domain is its own entr
 
 TEST_CASE("the detail row bound applies to the stored rows plus the committed ones") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& store = opened.store;
   DayLimits limits;
   limits.max_detail_rows = 2;
   REQUIRE(store->commit(deltaOf({sampleEntry(Day)}), nullptr, limits));  // two rows
@@ -101,7 +104,9 @@ TEST_CASE("the detail row bound applies to the stored rows plus the committed on
 
 TEST_CASE("a digest taken by another descriptor moves the entry to the next key, and it stays there") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& env = opened.env;
+  auto& store = opened.store;
   const DayEntry entry = sampleEntry(Day);
   const EntryDigest digest = entryDigest(entry.counts.policy, entry.tlsrpt_record);
   DayEntry squatter = sampleEntry(Day);
@@ -136,7 +141,9 @@ TEST_CASE("a digest taken by another descriptor moves the entry to the next key,
 
 TEST_CASE("an undecodable stored record is replaced, and skipped when read") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& env = opened.env;
+  auto& store = opened.store;
   const DayEntry entry = sampleEntry(Day);
   const std::string key = dayEntryKey(Day, entry.domain, entryDigest(entry.counts.policy, entry.tlsrpt_record), 0);
   const MDB_dbi dbi = *env->openStore(DayStore::daysSpec());
@@ -152,7 +159,8 @@ TEST_CASE("an undecodable stored record is replaced, and skipped when read") {
 
 TEST_CASE("positions and counters are committed with the counts, in the same transaction") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& store = opened.store;
   CHECK_FALSE(store->counters()->has_value());
   CHECK_FALSE(store->position("maillog")->has_value());
   DayDelta delta = deltaOf({sampleEntry(Day)});
@@ -196,7 +204,8 @@ TEST_CASE("a commit that fails (map full) writes neither counts nor positions, a
 
 TEST_CASE("days are listed once each, ascending, and the sweep deletes only days before the kept one") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& store = opened.store;
   std::vector<DayEntry> entries;
   for (std::int64_t d : {20'400, 20'401, 20'405}) {
     for (int i = 0; i < 1500; ++i) entries.push_back(sampleEntry(UtcDay{d}, "d" + std::to_string(i) + ".example"));
@@ -217,7 +226,9 @@ TEST_CASE("days are listed once each, ascending, and the sweep deletes only days
 
 TEST_CASE("a commit that makes the map grow counts every session exactly once") {
   TempDir dir;
-  auto [env, store] = open(dir.path(), 64 << 10);
+  Opened opened = open(dir.path(), 64 << 10);
+  auto& env = opened.env;
+  auto& store = opened.store;
   const std::size_t before = env->mapSize();
   std::vector<DayEntry> entries;
   for (int i = 0; i < 400; ++i) entries.push_back(sampleEntry(Day, "grow" + std::to_string(i) + ".example"));
@@ -232,7 +243,9 @@ TEST_CASE("a commit that makes the map grow counts every session exactly once") 
 
 TEST_CASE("the day store shares the env with the policy store and leaves it untouched") {
   TempDir dir;
-  auto [env, store] = open(dir.path());
+  Opened opened = open(dir.path());
+  auto& env = opened.env;
+  auto& store = opened.store;
   auto policies = cache::LmdbPolicyStore::attach(env);
   REQUIRE(policies);
   cache::PolicyRecord record;
@@ -251,7 +264,8 @@ TEST_CASE("the day store shares the env with the policy store and leaves it unto
 TEST_CASE("a day store written by a newer mtastsd is refused, and the policies stay") {
   TempDir dir;
   {
-    auto [env, store] = open(dir.path());
+    Opened opened = open(dir.path());
+    auto& env = opened.env;
     auto policies = cache::LmdbPolicyStore::attach(env);
     REQUIRE(policies);
     REQUIRE((*policies)->put("example.com", cache::PolicyRecord{}));
