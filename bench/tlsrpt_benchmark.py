@@ -78,7 +78,7 @@ def main():
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--senders", type=int, default=4)
     p.add_argument("--commit-ms", type=int, default=1000)
-    p.add_argument("--coalesce-us", default="5000,1000,0", help="coalescing delays to compare")
+    p.add_argument("--coalesce-us", default="1000,0", help="coalescing delays to compare")
     p.add_argument("--out")
     args = p.parse_args()
     with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
@@ -114,8 +114,9 @@ def render(result, rates, delays):
     lines = [f"Load average at start {result['load_average_start']}, at end {result['load_average_end']}; "
              f"{len(result['rounds'])} interleaved rounds, medians shown; run took {result['seconds']:.0f} s.", "",
              "| coalesce | rate (sent/s) | floor us/dgram | collector us/dgram | collector reader thread us/dgram "
-             "| collector / floor | lost (EAGAIN) floor / collector | stored == sent | received/s floor / collector |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |"]
+             "| collector / floor | lost (EAGAIN) floor / collector | stored == sent | received/s floor / collector "
+             "| RSS MiB floor / collector |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: |"]
     for coalesce in delays:
         for rate in rates:
             per_round = []
@@ -133,7 +134,9 @@ def render(result, rates, delays):
                 f"| {coalesce} us | {label} | {median_of(floors, 'cpu_us_per_datagram'):.2f} | "
                 f"{median_of(colls, 'cpu_us_per_datagram'):.2f} | {median_of(colls, 'reader_cpu_us_per_datagram'):.2f} | "
                 f"{ratio:.2f}x | {lost_f} / {lost_c} | {stored} | "
-                f"{median_of(floors, 'received_per_s'):,.0f} / {median_of(colls, 'received_per_s'):,.0f} |")
+                f"{median_of(floors, 'received_per_s'):,.0f} / {median_of(colls, 'received_per_s'):,.0f} | "
+                f"{statistics.median(f['receiver']['rss_kb'] for f in floors) / 1024:.1f} / "
+                f"{statistics.median(c['receiver']['rss_kb'] for c in colls) / 1024:.1f} |")
     return "\n".join(lines) + "\n"
 
 

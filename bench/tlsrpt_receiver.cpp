@@ -74,6 +74,19 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// VmRSS in KiB (resident memory, all threads).
+long residentKb() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
+}
+
 double processCpu() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -104,22 +117,31 @@ int runFloor(const Options& o) {
   std::fflush(stdout);
   const double cpu0 = processCpu();
   pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {sfd, POLLIN, 0}};
-  for (;;) {
-    for (;;) {  // the collector's drain loop, without the work
+  const timespec delay{0, o.coalesce_us * 1000};
+  // The collector's reader loop (DatagramCollector::run), without the work.
+  auto drain = [&] {
+    std::size_t total = 0;
+    for (;;) {
       auto n = batch.receive(socket->fd());
-      if (!n || *n == 0) break;
-      received += *n;
-      if (*n < batch.count()) break;
+      if (!n || *n == 0) return total;
+      total += *n;
+      if (*n < batch.count()) return total;
+    }
+  };
+  for (;;) {
+    std::size_t n = 0;
+    while ((n = drain()) > 0) {
+      received += n;
+      if (o.coalesce_us == 0) break;
+      ::nanosleep(&delay, nullptr);
     }
     if (::poll(fds, 2, -1) < 0) continue;
     if ((fds[1].revents & POLLIN) != 0) break;
-    if (o.coalesce_us > 0 && (fds[0].revents & POLLIN) != 0) {
-      const timespec delay{0, o.coalesce_us * 1000};
-      ::nanosleep(&delay, nullptr);
-    }
+    if (o.coalesce_us > 0 && (fds[0].revents & POLLIN) != 0) ::nanosleep(&delay, nullptr);
   }
-  std::printf("{\"mode\": \"floor\", \"received\": %llu, \"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f}\n",
-              static_cast<unsigned long long>(received), processCpu() - cpu0, processCpu() - cpu0);
+  std::printf("{\"mode\": \"floor\", \"received\": %llu, \"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f, "
+              "\"rss_kb\": %ld}\n",
+              static_cast<unsigned long long>(received), processCpu() - cpu0, processCpu() - cpu0, residentKb());
   return 0;
 }
 
@@ -164,6 +186,7 @@ int runCollector(const Options& o) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
+  const long rss_kb = residentKb();
   const double reader_cpu = std::chrono::duration<double>((*collector)->readerCpuTime()).count();
   (*collector)->stop();
   auto final_commit = committer.stop();
@@ -178,14 +201,14 @@ int runCollector(const Options& o) {
   }
   std::printf("{\"mode\": \"collector\", \"received\": %llu, \"accepted\": %llu, \"rejected\": %llu, "
               "\"stored_sessions\": %llu, \"commits\": %llu, \"commit_failures\": %llu, \"final_commit_ok\": %s, "
-              "\"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f}\n",
+              "\"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f, \"rss_kb\": %ld}\n",
               static_cast<unsigned long long>(stats.received.load()),
               static_cast<unsigned long long>(stats.accepted.load()),
               static_cast<unsigned long long>(stats.rejected_invalid.load() + stats.rejected_too_large.load() +
                                               stats.rejected_truncated.load()),
               static_cast<unsigned long long>(stored), static_cast<unsigned long long>(stats.commits.load()),
               static_cast<unsigned long long>(stats.commit_failures.load()), final_commit ? "true" : "false", cpu,
-              reader_cpu);
+              reader_cpu, rss_kb);
   return 0;
 }
 

@@ -90,6 +90,7 @@ void DatagramCollector::start() {
 void DatagramCollector::stop() {
   if (stopped_) return;
   stopped_ = true;
+  stopping_.store(true, std::memory_order_relaxed);
   const std::uint64_t one = 1;
   if (::write(wake_fd_, &one, sizeof one) < 0) {
     logger()->error("cannot wake the TLSRPT reader error={}", std::strerror(errno));
@@ -111,8 +112,14 @@ std::chrono::nanoseconds DatagramCollector::readerCpuTime() const {
 
 void DatagramCollector::run() {
   pollfd fds[2] = {{socket_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  const timespec delay{0, static_cast<long>(coalesce_.count()) * 1000};
   for (;;) {
-    drainOnce();
+    // While datagrams keep coming, one timer wake-up per coalescing delay serves them all;
+    // the queue (max_dgram_qlen) holds far more than arrive meanwhile. A drain that finds
+    // nothing sends the reader back to poll(), so an idle collector costs nothing.
+    while (drainOnce() > 0 && coalesce_.count() > 0 && !stopping_.load(std::memory_order_relaxed)) {
+      ::nanosleep(&delay, nullptr);
+    }
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
       logger()->error("poll on the TLSRPT socket failed error={}", std::strerror(errno));
     }
@@ -120,11 +127,7 @@ void DatagramCollector::run() {
       drainOnce();  // what was queued before the stop still counts
       break;
     }
-    if (coalesce_.count() > 0 && (fds[0].revents & POLLIN) != 0) {
-      // Let more arrive: the queue holds max_dgram_qlen, far more than arrive meanwhile.
-      const timespec delay{0, static_cast<long>(coalesce_.count()) * 1000};
-      ::nanosleep(&delay, nullptr);
-    }
+    if (coalesce_.count() > 0 && (fds[0].revents & POLLIN) != 0) ::nanosleep(&delay, nullptr);
   }
   logRejected();
 }

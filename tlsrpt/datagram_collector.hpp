@@ -6,6 +6,7 @@
 // reason in CollectorStats and logged at most once a minute; nothing stops the reader.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -32,11 +33,12 @@ struct DatagramCollectorOptions {
   net::SocketFilePermissions permissions{0660, "", ""};  // tlsrpt_socket_mode / _owner / _group
   std::size_t batch = 32;             // datagrams per recvmmsg (1-1024)
   int receive_buffer = 4 << 20;       // SO_RCVBUF asked for (best effort)
-  // After the first datagram wakes the reader, it waits this long before draining, so that
-  // one wake-up (the larger part of the cost at low rates) serves a batch instead of one
-  // datagram. Used only when max_dgram_qlen >= RecommendedMaxDgramQlen: at 1 ms the queue
-  // then overflows only past a million datagrams/s; with the kernel default of 10 it would
-  // overflow at 10,000/s, so the reader does not wait then.
+  // After a wake-up the reader waits this long before draining, and keeps draining once per
+  // delay while datagrams keep coming (back to poll() when a drain finds none), so that one
+  // wake-up, the larger part of the cost at low rates, serves a batch instead of a datagram.
+  // Used only when max_dgram_qlen >= RecommendedMaxDgramQlen: at 1 ms the queue then
+  // overflows only past a million datagrams/s; with the kernel default of 10 it would at
+  // 10,000/s, so the reader does not wait then.
   std::chrono::microseconds coalesce{1'000};
 };
 
@@ -86,7 +88,8 @@ class DatagramCollector {
   UnixSeconds last_log_ = 0;
   std::chrono::microseconds coalesce_;
   std::thread thread_;
-  bool stopped_ = false;
+  bool stopped_ = false;                // owner's thread
+  std::atomic<bool> stopping_{false};  // read by the reader between timed drains
 };
 
 }  // namespace mtasts::tlsrpt
