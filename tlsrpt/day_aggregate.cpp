@@ -130,10 +130,29 @@ void DayAggregate::addSessions(SessionSource source, std::string_view report_dom
 }
 
 bool isPositionName(std::string_view name) noexcept {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
-  });
+  return !name.empty() && name.size() <= MaxPositionNameBytes && name.find('\0') == std::string_view::npos;
+}
+
+Result<void> DayAggregate::addBatch(SessionSource source, std::span<SourcedSession> sessions,
+                                    std::string position_name, std::string position_bytes) {
+  if (!isPositionName(position_name) || position_bytes.size() > MaxPositionBytes) {
+    return fail(ErrorCode::InvalidInput, fmt::format("source position refused name={} bytes={}",
+                                                     escapeForLog(position_name, 64), position_bytes.size()));
+  }
+  const UnixSeconds now = clock_.now();
+  Notes notes;
+  {
+    std::lock_guard lock(mutex_);
+    pruneLocked(utcDayOf(now));
+    for (auto& s : sessions) {
+      const UtcDay day = utcDayOf(s.at != 0 ? s.at : now);
+      countLocked(day, s.report_domain, s.tlsrpt_record, s.outcome.policy, s.outcome.failed,
+                  s.outcome.failure_details, source, notes);
+    }
+    setPositionLocked(std::move(position_name), std::move(position_bytes));
+  }
+  emit(notes);
+  return {};
 }
 
 Result<void> DayAggregate::setPosition(std::string name, std::string bytes) {
@@ -142,13 +161,17 @@ Result<void> DayAggregate::setPosition(std::string name, std::string bytes) {
                 fmt::format("source position refused name={} bytes={}", escapeForLog(name, 64), bytes.size()));
   }
   std::lock_guard lock(mutex_);
+  setPositionLocked(std::move(name), std::move(bytes));
+  return {};
+}
+
+void DayAggregate::setPositionLocked(std::string name, std::string bytes) {
   auto it = std::find_if(positions_.begin(), positions_.end(), [&](const auto& p) { return p.first == name; });
   if (it == positions_.end()) {
     positions_.emplace_back(std::move(name), std::move(bytes));
   } else {
     it->second = std::move(bytes);
   }
-  return {};
 }
 
 DayDelta DayAggregate::takeDelta() {

@@ -40,7 +40,9 @@ struct DayDelta {
 // bound of `limits`. Positions of `from` win. Returns the failure counts sent to overflow rows.
 std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limits);
 
-// Source positions: name 1 to 64 bytes of [a-z0-9_.:-], value at most this many bytes.
+// Source positions: a name of 1 to MaxPositionNameBytes bytes without NUL (the mail-log
+// sources use "file:<path>" and "journal"), a value of at most MaxPositionBytes.
+inline constexpr std::size_t MaxPositionNameBytes = 400;  // the LMDB key adds "position:"
 inline constexpr std::size_t MaxPositionBytes = 4096;
 bool isPositionName(std::string_view name) noexcept;
 
@@ -66,12 +68,27 @@ class DayAggregate {
   // sts-policy-fetch-error, sts-policy-invalid or sts-webpki-invalid. Event loop.
   Result<void> addOwnFailure(std::string_view domain, TlsRptResultType result, std::string_view reason);
 
-  // Sessions from another source (the mail log): copied. Any thread.
+  // Sessions from another source, counted under today's day: copied. Any thread.
   void addSessions(SessionSource source, std::string_view report_domain, std::string_view tlsrpt_record,
                    std::span<const SessionOutcome> sessions);
 
-  // A source's position (a file offset, a journal cursor), committed with the counts added
-  // before it, so a restart resumes where the committed counts end. InvalidInput unless the
+  // A batch of a source that keeps a position (the mail log, [9]): every session counted
+  // under the UTC day of its own time (`at`: when the log says it happened, so a catch-up
+  // after downtime lands in the right day; 0 = now), and the position set in the SAME
+  // critical section, so a commit takes either both or neither: a restart from the stored
+  // position neither loses nor repeats a counted session. InvalidInput (nothing counted) for
+  // a position setPosition() would refuse. Any thread; strings are moved from.
+  struct SourcedSession {
+    UnixSeconds at = 0;
+    std::string report_domain;  // whose report: the policy domain Postfix reports for
+    std::string tlsrpt_record;  // empty: looked up when the report is built
+    SessionOutcome outcome;
+  };
+  Result<void> addBatch(SessionSource source, std::span<SourcedSession> sessions, std::string position_name,
+                        std::string position_bytes);
+
+  // A source's position (a file offset, a journal cursor) alone, committed with the counts
+  // added before it, so a restart resumes where the committed counts end. InvalidInput unless the
   // name is 1 to 64 bytes of [a-z0-9_.:-] and the value at most MaxPositionBytes. Any thread.
   Result<void> setPosition(std::string name, std::string bytes);
 
@@ -107,6 +124,7 @@ class DayAggregate {
   // mutex_ held. Counts one session; `policy` is moved from when a new entry is made.
   void countLocked(UtcDay day, std::string_view domain, std::string_view record, PolicyDescriptor& policy, bool failed,
                    const std::vector<FailureDetail>& rows, SessionSource source, Notes& notes);
+  void setPositionLocked(std::string name, std::string bytes);
   DomainState* admitLocked(UtcDay day, std::string_view domain, Notes& notes);
   void pruneLocked(UtcDay today);
   void emit(Notes& notes);

@@ -221,7 +221,9 @@ TEST_CASE("an own fetch failure is one sts failure session with the reason as fa
 TEST_CASE("source positions travel with the delta, the latest per name") {
   Fixture f;
   CHECK(f.aggregate.setPosition("maillog", "100"));
-  CHECK_FALSE(f.aggregate.setPosition("Bad Name", "1"));
+  CHECK_FALSE(f.aggregate.setPosition("", "1"));
+  CHECK_FALSE(f.aggregate.setPosition(std::string(MaxPositionNameBytes + 1, 'x'), "1"));
+  CHECK_FALSE(f.aggregate.setPosition(std::string("a\0b", 3), "1"));
   CHECK_FALSE(f.aggregate.setPosition("big", std::string(MaxPositionBytes + 1, 0)));
   CHECK(f.aggregate.setPosition("journal", "c1"));
   CHECK(f.aggregate.setPosition("maillog", "200"));
@@ -270,4 +272,33 @@ TEST_CASE("producers on several threads and a taker lose and double nothing") {
   own.join();
   taken += aggregate.takeDelta().sessions();
   CHECK(taken == 2 * PerThread);
+}
+
+TEST_CASE("a mail-log batch counts each session under its own day and sets its position in the same take") {
+  Fixture f;
+  std::vector<DayAggregate::SourcedSession> batch(3);
+  for (auto& s : batch) {
+    s.report_domain = "good.test";
+    s.outcome.policy = stsPolicy("good.test");
+  }
+  batch[0].at = Noon - 86'400;  // caught up from yesterday's log
+  batch[1].at = Noon;
+  batch[2].at = 0;  // no time: now
+  batch[2].outcome.failed = true;
+  batch[2].outcome.failure_details = {failureRow()};
+  REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "pos-1"));
+  DayDelta delta = f.aggregate.takeDelta();
+  REQUIRE(delta.positions.size() == 1);
+  CHECK(delta.positions[0].second == "pos-1");
+  REQUIRE(delta.entries.size() == 2);
+  CHECK(delta.entries[0].day == utcDayOf(Noon - 86'400));
+  CHECK(delta.entries[0].counts.successful_sessions == 1);
+  CHECK(delta.entries[1].day == utcDayOf(Noon));
+  CHECK(delta.entries[1].counts.successful_sessions == 1);
+  CHECK(delta.entries[1].counts.failed_sessions == 1);
+  CHECK(delta.entries[1].sources[static_cast<std::size_t>(SessionSource::Maillog)] == 2);
+  CHECK(f.stats.sessions[static_cast<std::size_t>(SessionSource::Maillog)].load() == 3);
+  // A refused position counts nothing.
+  CHECK_FALSE(f.aggregate.addBatch(SessionSource::Maillog, batch, "", "pos-2"));
+  CHECK(f.aggregate.takeDelta().empty());
 }

@@ -162,15 +162,15 @@ TEST_CASE("positions and counters are committed with the counts, in the same tra
   Opened opened = open(dir.path());
   auto& store = opened.store;
   CHECK_FALSE(store->counters()->has_value());
-  CHECK_FALSE(store->position("maillog")->has_value());
+  CHECK_FALSE(store->position("file:/var/log/mail.log")->has_value());
   DayDelta delta = deltaOf({sampleEntry(Day)});
-  delta.positions = {{"maillog", "offset=1234 inode=99"}};
+  delta.positions = {{"file:/var/log/mail.log", "offset=1234 inode=99"}};
   CollectorCounters counters;
   counters.started_at = 1'700'000'000;
   counters.last_commit = 1'700'000'060;
   counters.values = {{"received", 7}, {"rejected-invalid", 1}};
   REQUIRE(store->commit(delta, &counters, DayLimits{}));
-  CHECK(store->position("maillog")->value() == "offset=1234 inode=99");
+  CHECK(store->position("file:/var/log/mail.log")->value() == "offset=1234 inode=99");
   auto stored = store->counters();
   REQUIRE(stored);
   REQUIRE(stored->has_value());
