@@ -1,6 +1,7 @@
 #include "daemon/listener.hpp"
 
 #include "common/log.hpp"
+#include "net/unix_socket_file.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -8,14 +9,11 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -46,49 +44,6 @@ rlim_t systemFileMax() {
 }
 
 std::string errnoText(int err) { return std::strerror(err); }
-
-// A socket file nobody accepts on is left over from a crash: remove it. A file that is
-// not a socket, or a socket someone still listens on, is an error.
-Result<void> removeStaleSocket(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};
-    return fail(ErrorCode::Io, fmt::format("unix:{}: {}", path, errnoText(errno)));
-  }
-  if (!S_ISSOCK(st.st_mode))
-    return fail(ErrorCode::Io, fmt::format("unix:{}: exists and is not a socket", path));
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(ErrorCode::Io, fmt::format("socket: {}", errnoText(errno)));
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  std::memcpy(sun.sun_path, path.data(), path.size());
-  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0;
-  ::close(fd);
-  if (live) return fail(ErrorCode::Io, fmt::format("unix:{}: another process listens on it", path));
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-    return fail(ErrorCode::Io, fmt::format("unix:{}: cannot remove stale socket: {}", path, errnoText(errno)));
-  return {};
-}
-
-Result<void> applyUnixOptions(const std::string& path, const UnixSocketOptions& options) {
-  uid_t uid = static_cast<uid_t>(-1);
-  gid_t gid = static_cast<gid_t>(-1);
-  if (!options.owner.empty()) {
-    const passwd* pw = ::getpwnam(options.owner.c_str());
-    if (!pw) return fail(ErrorCode::InvalidInput, fmt::format("unix_socket_owner: no user \"{}\"", escapeForLog(options.owner)));
-    uid = pw->pw_uid;
-  }
-  if (!options.group.empty()) {
-    const group* gr = ::getgrnam(options.group.c_str());
-    if (!gr) return fail(ErrorCode::InvalidInput, fmt::format("unix_socket_group: no group \"{}\"", escapeForLog(options.group)));
-    gid = gr->gr_gid;
-  }
-  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && ::chown(path.c_str(), uid, gid) != 0)
-    return fail(ErrorCode::Io, fmt::format("unix:{}: chown: {}", path, errnoText(errno)));
-  if (::chmod(path.c_str(), static_cast<mode_t>(options.mode)) != 0)
-    return fail(ErrorCode::Io, fmt::format("unix:{}: chmod: {}", path, errnoText(errno)));
-  return {};
-}
 
 }  // namespace
 
@@ -151,7 +106,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
   std::unique_ptr<Listener> self(new Listener());
   self->on_accept_ = std::move(on_accept);
   if (address.kind == ListenAddress::Kind::Unix) {
-    if (auto removed = removeStaleSocket(address.path); !removed)
+    if (auto removed = net::removeStaleSocketFile(address.path, SOCK_STREAM); !removed)
       return Unexpected{std::move(removed).error()};
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
@@ -163,7 +118,8 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
     evconnlistener_set_error_cb(self->listener_, &Listener::errorTrampoline);
     self->unix_path_ = address.path;
     self->bound_name_ = "unix:" + address.path;
-    if (auto applied = applyUnixOptions(address.path, unix_options); !applied)
+    const net::SocketFilePermissions permissions{unix_options.mode, unix_options.owner, unix_options.group};
+    if (auto applied = net::applySocketFilePermissions(address.path, permissions, "unix_socket"); !applied)
       return Unexpected{std::move(applied).error()};
     return self;
   }

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
+#include "tlsrpt/json_out.hpp"
 #include "tlsrpt/report.hpp"
 
 namespace mtasts::tlsrpt {
@@ -16,5 +18,10 @@ namespace mtasts::tlsrpt {
 // requires is empty (organization-name, contact-info, report-id, policy domain): a report
 // without them is not sent at all rather than sent broken.
 Result<std::string> writeReportJson(const Report& report);
+
+// The members "policy", "summary" and (when there are rows) "failure-details" of one entry of
+// "policies", into the object `json` has open: what --tlsrpt-status shows is byte for byte
+// what the report carries. report_domain is the policy-domain of a descriptor without one.
+void writePolicyEntryMembers(JsonOut& json, const PolicyEntry& entry, std::string_view report_domain);
 
 }  // namespace mtasts::tlsrpt

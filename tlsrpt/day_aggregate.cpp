@@ -1,0 +1,289 @@
+#include "tlsrpt/day_aggregate.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+
+#include "common/domain.hpp"
+#include "common/log.hpp"
+#include "tlsrpt/text_escape.hpp"
+
+namespace mtasts::tlsrpt {
+namespace {
+
+constexpr UnixSeconds DropLogInterval = 60;
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto l = moduleLogger("tlsrpt");
+  return l;
+}
+
+bool isOwnFailureType(TlsRptResultType type) {
+  return type == TlsRptResultType::StsPolicyFetchError || type == TlsRptResultType::StsPolicyInvalid ||
+         type == TlsRptResultType::StsWebpkiInvalid;
+}
+
+// The failure text as a report string: at most MaxOwnFailureReasonBytes, no control bytes.
+std::string reasonCode(std::string_view reason) {
+  std::string out = toValidUtf8(reason.substr(0, MaxOwnFailureReasonBytes));
+  // Cutting may split a UTF-8 sequence: its bytes became U+FFFD above, which is fine.
+  for (char& c : out) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t DayDelta::sessions() const {
+  std::uint64_t n = 0;
+  for (const auto& e : entries) {
+    n = saturatingAdd(n, saturatingAdd(e.counts.successful_sessions, e.counts.failed_sessions));
+  }
+  return n;
+}
+
+std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limits) {
+  std::uint64_t overflowed = 0;
+  for (auto& entry : from.entries) {
+    auto same = std::find_if(into.entries.begin(), into.entries.end(), [&](const DayEntry& e) {
+      return e.day == entry.day && e.domain == entry.domain && e.tlsrpt_record == entry.tlsrpt_record &&
+             e.counts.policy == entry.counts.policy;
+    });
+    if (same == into.entries.end()) {
+      into.entries.push_back(std::move(entry));
+    } else {
+      overflowed = saturatingAdd(overflowed, mergeDayEntry(*same, entry, limits.max_detail_rows));
+    }
+  }
+  for (auto& position : from.positions) {
+    auto it = std::find_if(into.positions.begin(), into.positions.end(),
+                           [&](const auto& p) { return p.first == position.first; });
+    if (it == into.positions.end()) {
+      into.positions.push_back(std::move(position));
+    } else {
+      it->second = std::move(position.second);
+    }
+  }
+  return overflowed;
+}
+
+DayAggregate::DayAggregate(const Clock& clock, DayLimits limits, CollectorStats& stats)
+    : clock_(clock), limits_(limits), stats_(stats) {}
+
+void DayAggregate::addDatagrams(std::span<DatagramSessions> batch) {
+  const UtcDay day = utcDayOf(clock_.now());
+  Notes notes;
+  {
+    std::lock_guard lock(mutex_);
+    pruneLocked(day);
+    for (auto& datagram : batch) {
+      for (auto& session : datagram.sessions) {
+        countLocked(day, datagram.report_domain, datagram.tlsrpt_record, session.policy, session.failed,
+                    session.failure_details, SessionSource::Datagram, notes);
+      }
+    }
+  }
+  emit(notes);
+}
+
+Result<void> DayAggregate::addOwnFailure(std::string_view domain, TlsRptResultType result, std::string_view reason) {
+  std::string name = toLowerAscii(domain);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  if (!isValidHostname(name) || isIpAddressLiteral(name) || !isOwnFailureType(result)) {
+    stats_.rejected_own_failures.fetch_add(1, std::memory_order_relaxed);
+    return fail(ErrorCode::InvalidInput,
+                fmt::format("own failure not counted: domain={} result={}", escapeForLog(domain, 64),
+                            tlsRptResultTypeName(result)));
+  }
+  PolicyDescriptor policy;
+  policy.type = PolicyType::Sts;
+  policy.domain = name;
+  std::vector<FailureDetail> rows(1);
+  rows[0].result = result;
+  rows[0].failure_reason_code = reasonCode(reason);
+  const UtcDay day = utcDayOf(clock_.now());
+  Notes notes;
+  {
+    std::lock_guard lock(mutex_);
+    pruneLocked(day);
+    countLocked(day, name, {}, policy, true, rows, SessionSource::OwnFailure, notes);
+  }
+  emit(notes);
+  return {};
+}
+
+void DayAggregate::addSessions(SessionSource source, std::string_view report_domain, std::string_view tlsrpt_record,
+                               std::span<const SessionOutcome> sessions) {
+  const UtcDay day = utcDayOf(clock_.now());
+  Notes notes;
+  {
+    std::lock_guard lock(mutex_);
+    pruneLocked(day);
+    for (const auto& session : sessions) {
+      PolicyDescriptor policy = session.policy;
+      countLocked(day, report_domain, tlsrpt_record, policy, session.failed, session.failure_details, source, notes);
+    }
+  }
+  emit(notes);
+}
+
+bool isPositionName(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= MaxPositionNameBytes && name.find('\0') == std::string_view::npos;
+}
+
+Result<void> DayAggregate::addBatch(SessionSource source, std::span<SourcedSession> sessions,
+                                    std::string position_name, std::string position_bytes) {
+  if (!isPositionName(position_name) || position_bytes.size() > MaxPositionBytes) {
+    return fail(ErrorCode::InvalidInput, fmt::format("source position refused name={} bytes={}",
+                                                     escapeForLog(position_name, 64), position_bytes.size()));
+  }
+  const UnixSeconds now = clock_.now();
+  Notes notes;
+  {
+    std::lock_guard lock(mutex_);
+    pruneLocked(utcDayOf(now));
+    for (auto& s : sessions) {
+      const UtcDay day = utcDayOf(s.at != 0 ? s.at : now);
+      countLocked(day, s.report_domain, s.tlsrpt_record, s.outcome.policy, s.outcome.failed,
+                  s.outcome.failure_details, source, notes);
+    }
+    setPositionLocked(std::move(position_name), std::move(position_bytes));
+  }
+  emit(notes);
+  return {};
+}
+
+Result<void> DayAggregate::setPosition(std::string name, std::string bytes) {
+  if (!isPositionName(name) || bytes.size() > MaxPositionBytes) {
+    return fail(ErrorCode::InvalidInput,
+                fmt::format("source position refused name={} bytes={}", escapeForLog(name, 64), bytes.size()));
+  }
+  std::lock_guard lock(mutex_);
+  setPositionLocked(std::move(name), std::move(bytes));
+  return {};
+}
+
+void DayAggregate::setPositionLocked(std::string name, std::string bytes) {
+  auto it = std::find_if(positions_.begin(), positions_.end(), [&](const auto& p) { return p.first == name; });
+  if (it == positions_.end()) {
+    positions_.emplace_back(std::move(name), std::move(bytes));
+  } else {
+    it->second = std::move(bytes);
+  }
+}
+
+DayDelta DayAggregate::takeDelta() {
+  DayDelta out;
+  decltype(index_) old_index;
+  {
+    std::lock_guard lock(mutex_);
+    out.entries.swap(entries_);
+    out.positions.swap(positions_);
+    old_index.swap(index_);
+  }
+  return out;  // old_index is freed here, outside the lock
+}
+
+void DayAggregate::seed(const DayEntry& stored) {
+  std::lock_guard lock(mutex_);
+  auto& state = known_[stored.day.days][stored.domain];
+  const EntryDigest digest = entryDigest(stored.counts.policy, stored.tlsrpt_record);
+  if (std::find(state.digests.begin(), state.digests.end(), digest) == state.digests.end()) {
+    state.digests.push_back(digest);
+  }
+}
+
+std::size_t DayAggregate::pendingEntries() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+void DayAggregate::pruneLocked(UtcDay today) {
+  // Sessions are added under the clock's day; a clock that steps back a little still finds
+  // yesterday's bounds. Older days are no longer added to.
+  while (!known_.empty() && known_.begin()->first < today.days - 1) known_.erase(known_.begin());
+}
+
+DayAggregate::DomainState* DayAggregate::admitLocked(UtcDay day, std::string_view domain, Notes& notes) {
+  auto& domains = known_[day.days];
+  auto it = domains.find(domain);
+  if (it != domains.end()) return &it->second;
+  if (domains.size() >= limits_.max_domains_per_day) {
+    stats_.dropped_domain_bound.fetch_add(1, std::memory_order_relaxed);
+    ++notes.dropped;
+    if (notes.dropped_example.empty()) notes.dropped_example = fmt::format("domain {} (domain bound)", domain);
+    return nullptr;
+  }
+  return &domains.emplace(std::string(domain), DomainState{}).first->second;
+}
+
+void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_view record, PolicyDescriptor& policy,
+                               bool failed, const std::vector<FailureDetail>& rows, SessionSource source,
+                               Notes& notes) {
+  DomainState* state = admitLocked(day, domain, notes);
+  if (state == nullptr) return;
+  auto& by_domain = index_[day.days];
+  auto found = by_domain.find(domain);  // no allocation when the domain has entries already
+  if (found == by_domain.end()) found = by_domain.emplace(std::string(domain), std::vector<std::uint32_t>{}).first;
+  auto& slots = found->second;
+  DayEntry* entry = nullptr;
+  for (std::uint32_t i : slots) {
+    if (entries_[i].tlsrpt_record == record && entries_[i].counts.policy == policy) {
+      entry = &entries_[i];
+      break;
+    }
+  }
+  if (entry == nullptr) {
+    const EntryDigest digest = entryDigest(policy, record);
+    if (std::find(state->digests.begin(), state->digests.end(), digest) == state->digests.end()) {
+      if (state->digests.size() >= limits_.max_policies_per_domain) {
+        stats_.dropped_policy_bound.fetch_add(1, std::memory_order_relaxed);
+        ++notes.dropped;
+        if (notes.dropped_example.empty()) notes.dropped_example = fmt::format("domain {} (policy bound)", domain);
+        return;
+      }
+      state->digests.push_back(digest);
+    }
+    slots.push_back(static_cast<std::uint32_t>(entries_.size()));
+    entry = &entries_.emplace_back();
+    entry->day = day;
+    entry->domain = std::string(domain);
+    entry->tlsrpt_record = std::string(record);
+    entry->counts.policy = std::move(policy);
+  }
+  const std::uint64_t overflowed = countSession(*entry, failed, rows, source, limits_.max_detail_rows);
+  stats_.sessions[static_cast<std::size_t>(source)].fetch_add(1, std::memory_order_relaxed);
+  if (overflowed > 0) {
+    stats_.overflow_rows.fetch_add(overflowed, std::memory_order_relaxed);
+    if (!state->overflow_logged) {
+      state->overflow_logged = true;
+      notes.overflowed_domains.emplace_back(domain);
+    }
+  }
+}
+
+void DayAggregate::emit(Notes& notes) {
+  for (const auto& domain : notes.overflowed_domains) {
+    logger()->warn("failure rows over the bound, further distinct rows counted in overflow rows domain={} "
+                   "max_detail_rows={}",
+                   domain, limits_.max_detail_rows);
+  }
+  if (notes.dropped == 0) return;
+  const UnixSeconds now = clock_.now();
+  std::uint64_t dropped = 0;
+  {
+    std::lock_guard lock(mutex_);
+    drops_unlogged_ += notes.dropped;
+    if (last_drop_log_ != 0 && now - last_drop_log_ < DropLogInterval) return;
+    last_drop_log_ = now;
+    dropped = std::exchange(drops_unlogged_, 0);
+  }
+  logger()->warn("sessions not counted: a day bound is reached sessions={} example={} max_domains_per_day={} "
+                 "max_policies_per_domain={}",
+                 dropped, escapeForLog(notes.dropped_example), limits_.max_domains_per_day,
+                 limits_.max_policies_per_domain);
+}
+
+}  // namespace mtasts::tlsrpt
