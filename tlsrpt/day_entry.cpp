@@ -55,10 +55,6 @@ std::size_t ordinaryRows(const std::vector<FailureCount>& rows) {
 
 }  // namespace
 
-std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max() : a + b;
-}
-
 std::uint8_t policyTypeCode(PolicyType type) noexcept {
   switch (type) {
     case PolicyType::Tlsa: return 1;

@@ -73,8 +73,6 @@ std::uint64_t countSession(DayEntry& into, bool failed, const std::vector<Failur
 using EntryDigest = std::array<std::uint8_t, 16>;
 EntryDigest entryDigest(const PolicyDescriptor& policy, std::string_view tlsrpt_record);
 
-std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept;
-
 // libtlsrpt's wire codes, also used on disk (fixed here, independent of the enum order):
 // policy types 1 tlsa, 2 sts, 9 no-policy-found; result types 201-205, 301-306.
 std::uint8_t policyTypeCode(PolicyType type) noexcept;

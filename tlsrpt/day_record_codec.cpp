@@ -267,7 +267,7 @@ std::string encodeCounters(const CollectorCounters& counters) {
   w.uv(zigzag(counters.started_at));
   w.uv(zigzag(counters.last_commit));
   std::size_t n = 0;
-  for (const auto& [name, value] : counters.values) n += isCounterName(name) ? 1 : 0;
+  for (const auto& [name, value] : counters.values) n += isCounterName(name) ? 1u : 0u;
   n = std::min(n, MaxCounterValues);
   w.uv(n);
   for (const auto& [name, value] : counters.values) {

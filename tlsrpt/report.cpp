@@ -6,11 +6,6 @@
 namespace mtasts::tlsrpt {
 namespace {
 
-std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max()
-                                                            : a + b;
-}
-
 void normalizeRows(std::vector<FailureCount>& rows) {
   std::sort(rows.begin(), rows.end(),
             [](const FailureCount& a, const FailureCount& b) { return a.detail < b.detail; });

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,11 @@
 #include "tlsrpt/utc_day.hpp"
 
 namespace mtasts::tlsrpt {
+
+// Session counts never wrap: a sum that would overflow stays at the maximum.
+constexpr std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept {
+  return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max() : a + b;
+}
 
 // One failure-details row with its failed-session-count.
 struct FailureCount {

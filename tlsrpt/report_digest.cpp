@@ -28,11 +28,6 @@ std::array<unsigned char, 16> reportKey(const ReceivedReport& report) {
 
 }  // namespace
 
-std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max()
-                                                           : a + b;
-}
-
 ReportDigest::Outcome ReportDigest::add(const ReceivedReport& report, std::string_view domain_hint) {
   if (!seen_.insert(reportKey(report)).second) {
     ++duplicates_;

@@ -64,8 +64,6 @@ struct DigestGroup {
   DigestTotals totals;
 };
 
-std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) noexcept;
-
 class ReportDigest {
  public:
   enum class Outcome { Counted, Duplicate, BeforeWindow };

@@ -139,7 +139,8 @@ TEST_CASE("real datagrams sent by several processes the way libtlsrpt sends them
     for (std::size_t i = 0; i < bytes.size(); ++i) sent[i] += ok[i];
     eagain += ok.back();
     int status = 0;
-    REQUIRE(::waitpid(pids[s], &status, 0) == pids[s]);
+    const pid_t child = pids[static_cast<std::size_t>(s)];
+    REQUIRE(::waitpid(child, &status, 0) == child);
     CHECK(WEXITSTATUS(status) == 0);
   }
   rig.collector->stop();  // counts what is still queued
@@ -157,7 +158,7 @@ TEST_CASE("real datagrams sent by several processes the way libtlsrpt sends them
   CHECK(rig.stats.received.load() == total);
   CHECK(rig.stats.accepted.load() == total);
   CHECK(rig.stats.rejected_invalid.load() == 0);
-  CHECK(rig.stats.warned_utf8_replaced.load() == sent[std::find(names.begin(), names.end(), "libtlsrpt-invalid-utf8.dgram") - names.begin()]);
+  CHECK(rig.stats.warned_utf8_replaced.load() == sent[static_cast<std::size_t>(std::find(names.begin(), names.end(), "libtlsrpt-invalid-utf8.dgram") - names.begin())]);
   const auto got = sorted(rig.aggregate.takeDelta().entries);
   const auto want = sorted(expected.takeDelta().entries);
   REQUIRE(got.size() == want.size());
