@@ -53,7 +53,7 @@ Result<SplitMessage> splitMessage(std::string_view message) {
         return fail(ErrorCode::InvalidInput, "message starts with a continuation line");
       }
       auto& last = out.headers.back();
-      last.field = message.substr(last.field.data() - message.data(),
+      last.field = message.substr(static_cast<std::size_t>(last.field.data() - message.data()),
                                   end - static_cast<std::size_t>(last.field.data() - message.data()));
     } else {
       const std::size_t colon = line.find(':');

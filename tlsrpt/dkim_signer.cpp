@@ -234,7 +234,7 @@ Result<std::string> dkimSignatureField(std::string_view message, const DkimKey& 
   for (const auto& wanted : options.headers) {
     const std::string name = toLowerAscii(wanted);
     std::size_t count = 0;
-    for (const auto& h : split->headers) count += equalsIgnoreCaseAscii(h.name, name) ? 1 : 0;
+    for (const auto& h : split->headers) count += equalsIgnoreCaseAscii(h.name, name) ? 1u : 0u;
     if (count == 0) continue;
     for (std::size_t i = 0; i < count + (options.oversign ? 1 : 0); ++i) names.push_back(name);
   }

@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const MaillogEvent msg = parseMaillogMessage("postfix/smtp", 42, line);
     checkEvent(msg, line, true);
     sessions.feed(msg, now, out);
-    now += line.size() % 7;
+    now += static_cast<UnixSeconds>(line.size() % 7);
     require(sessions.trackedProcesses() <= config.max_processes);
     require(sessions.pendingHandshakes() <=
             config.max_processes * (config.max_pending_per_process + 1) + config.max_proxy_pending);
