@@ -1,7 +1,7 @@
 #include "daemon/config.hpp"
 
 #include "common/log.hpp"
-#include "daemon/listener.hpp"
+#include "net/listener.hpp"
 #include "sts/policy_parser.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -152,7 +152,7 @@ std::string applyValue(Settings& settings, const KeySpec& key, std::string_view 
         return fmt::format("needs {} to {} entries, got {}", key.min, key.max, items.size());
       if (key.field == SettingsField(&S::listen)) {
         for (const auto& item : items) {
-          auto parsed = parseListenAddress(item);
+          auto parsed = net::parseListenAddress(item);
           if (!parsed) return parsed.error().detail;
         }
       }

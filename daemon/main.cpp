@@ -13,8 +13,8 @@
 #include "daemon/policy_stack.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/query_command.hpp"
-#include "daemon/signals.hpp"
 #include "daemon/socketmap_server.hpp"
+#include "net/signals.hpp"
 
 #include <event2/event.h>
 #include <spdlog/fmt/fmt.h>
@@ -225,7 +225,7 @@ int run(const CommandLine& cli, Settings settings) {
     log()->info("configuration reloaded changed={}", applied.empty() ? "none" : joined(applied));
     for (const auto& key : ignored) log()->warn("changed key needs a restart, keeping running value key={}", key);
   };
-  SignalHandlers signals(base.get(), on_stop, on_reload);
+  net::SignalHandlers signals(base.get(), on_stop, on_reload);
   log()->info("mtastsd started version={} listen={} state_dir={}", MTASTS_VERSION, joined(server.boundNames()),
               settings.state_dir);
   if (event_base_dispatch(base.get()) < 0) {
@@ -272,7 +272,7 @@ int mainImpl(int argc, char** argv) {
   }
   // Only the daemon holds its signals through start-up; a command is interrupted the
   // ordinary way (Ctrl-C on a slow --query).
-  if (!runsDaemon(*cli)) releaseSignals();
+  if (!runsDaemon(*cli)) net::releaseSignals();
   if (cli->help) {
     std::cout << usageText();
     return 0;
@@ -314,7 +314,7 @@ int mainImpl(int argc, char** argv) {
 int main(int argc, char** argv) {
   // First, before anything can be cut short: a stop during start-up must end in a clean
   // exit, not death by signal (see signals.hpp).
-  mtasts::daemon::holdSignals();
+  mtasts::net::holdSignals();
   try {
     return mainImpl(argc, argv);
   } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include "common/log.hpp"
 #include "daemon/socketmap_server.hpp"
+#include "net/callback_guard.hpp"
+#include "net/timeval.hpp"
 #include "postfix/netstring.hpp"
 
 #include <event2/event.h>
@@ -22,14 +24,6 @@ const std::shared_ptr<spdlog::logger>& log() {
   return logger;
 }
 
-timeval toTimeval(std::chrono::steady_clock::duration d) {
-  const auto us = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(us / 1'000'000);
-  tv.tv_usec = static_cast<suseconds_t>(us % 1'000'000);
-  return tv;
-}
-
 bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK || error == EINTR; }
 
 // A big unsent buffer is given back once drained; the usual reply fits far below this.
@@ -37,18 +31,17 @@ constexpr std::size_t KeepUnsentCapacity = 64 * 1024;
 
 }  // namespace
 
-SocketmapConnection::SocketmapConnection(SocketmapServer& server, int fd, std::string peer)
-    : server_(server), fd_(fd), peer_(std::move(peer)) {
+SocketmapConnection::SocketmapConnection(SocketmapServer& server, net::UniqueFd fd, std::string peer)
+    : server_(server), fd_(std::move(fd)), peer_(std::move(peer)) {
   event_base* base = server_.base_;
-  read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &SocketmapConnection::readTrampoline, this);
-  write_event_ = event_new(base, fd_, EV_WRITE | EV_PERSIST, &SocketmapConnection::writeTrampoline, this);
+  read_event_ = event_new(base, fd_.get(), EV_READ | EV_PERSIST, &SocketmapConnection::readTrampoline, this);
+  write_event_ = event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, &SocketmapConnection::writeTrampoline, this);
   idle_timer_ = evtimer_new(base, &SocketmapConnection::idleTrampoline, this);
   resume_event_ = event_new(base, -1, 0, &SocketmapConnection::resumeTrampoline, this);
   if (!read_event_ || !write_event_ || !idle_timer_ || !resume_event_) {
     for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
       if (e) event_free(e);
-    ::close(fd_);
-    throw std::bad_alloc();
+    throw std::bad_alloc();  // fd_ closes the socket
   }
   setReading(true);
   markIdleFromNow();
@@ -60,7 +53,6 @@ SocketmapConnection::~SocketmapConnection() {
   slots_.clear();  // cancels outstanding lookups before anything else goes away
   for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
     if (e) event_free(e);
-  ::close(fd_);
 }
 
 bool SocketmapConnection::finishedDraining() const {
@@ -87,7 +79,7 @@ void SocketmapConnection::setReading(bool on) {
 void SocketmapConnection::markIdleFromNow() { idle_since_ = std::chrono::steady_clock::now(); }
 
 void SocketmapConnection::armIdleTimer(std::chrono::steady_clock::duration after) {
-  const timeval tv = toTimeval(after);
+  const timeval tv = net::toTimeval(after);
   evtimer_add(idle_timer_, &tv);
 }
 
@@ -227,7 +219,7 @@ void SocketmapConnection::writeOut(std::string_view framed) {
   if (io_failed_) return;
   std::size_t sent = 0;
   if (outputLength() == 0) {
-    const ssize_t n = ::send(fd_, framed.data(), framed.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::send(fd_.get(), framed.data(), framed.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       sent = static_cast<std::size_t>(n);
     } else if (!wouldBlock(errno)) {
@@ -240,7 +232,7 @@ void SocketmapConnection::writeOut(std::string_view framed) {
   unsent_.append(framed.substr(sent));
   if (!writing_) {
     writing_ = true;
-    const timeval tv = toTimeval(server_.limits_.write_timeout);
+    const timeval tv = net::toTimeval(server_.limits_.write_timeout);
     event_add(write_event_, &tv);  // persistent: the timeout restarts after each write
   }
 }
@@ -250,7 +242,7 @@ bool SocketmapConnection::onWrite(short what) {
     log()->warn("closing connection: write timeout peer={} unsent={}", peer_, outputLength());
     return false;
   }
-  const ssize_t n = ::send(fd_, unsent_.data() + unsent_start_, outputLength(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  const ssize_t n = ::send(fd_.get(), unsent_.data() + unsent_start_, outputLength(), MSG_NOSIGNAL | MSG_DONTWAIT);
   if (n < 0) {
     if (wouldBlock(errno)) return true;
     log()->debug("closing connection: send failed peer={} error={}", peer_, std::strerror(errno));
@@ -287,7 +279,7 @@ void SocketmapConnection::updateFlowControl() {
 
 bool SocketmapConnection::onRead() {
   char* buffer = server_.read_buffer_.get();
-  const ssize_t n = ::recv(fd_, buffer, SocketmapServer::ReadChunk, 0);
+  const ssize_t n = ::recv(fd_.get(), buffer, SocketmapServer::ReadChunk, 0);
   if (n == 0) {
     // Socketmap has no half-close: a client that closed will not read its answers, so
     // its outstanding lookups are cancelled with the connection.
@@ -338,28 +330,27 @@ bool SocketmapConnection::onIdleTimer() {
   return false;
 }
 
-#define MTASTS_CONNECTION_TRAMPOLINE(call)                                              \
-  auto* self = static_cast<SocketmapConnection*>(arg);                                  \
-  bool keep = false;                                                                    \
-  try {                                                                                 \
-    keep = self->call && !self->io_failed_;                                             \
-  } catch (const std::exception& e) {                                                   \
-    log()->error("closing connection: internal error peer={} error={}", self->peer_,    \
-                 escapeForLog(e.what()));                                               \
-  }                                                                                     \
+// The one shape of every libevent callback of a connection: run the handler under the
+// guard; false, or an exception (logged by the guard), closes the connection, last.
+template <typename Handler>
+void SocketmapConnection::dispatch(void* arg, Handler handler) noexcept {
+  auto* self = static_cast<SocketmapConnection*>(arg);
+  bool keep = false;
+  (void)net::callGuarded("server", "connection callback", [&] { keep = handler(*self) && !self->io_failed_; });
   if (!keep) self->closeSelf();
+}
 
 void SocketmapConnection::readTrampoline(int, short, void* arg) noexcept {
-  MTASTS_CONNECTION_TRAMPOLINE(onRead());
+  dispatch(arg, [](SocketmapConnection& c) { return c.onRead(); });
 }
 void SocketmapConnection::writeTrampoline(int, short what, void* arg) noexcept {
-  MTASTS_CONNECTION_TRAMPOLINE(onWrite(what));
+  dispatch(arg, [what](SocketmapConnection& c) { return c.onWrite(what); });
 }
 void SocketmapConnection::resumeTrampoline(int, short, void* arg) noexcept {
-  MTASTS_CONNECTION_TRAMPOLINE(onResume());
+  dispatch(arg, [](SocketmapConnection& c) { return c.onResume(); });
 }
 void SocketmapConnection::idleTrampoline(int, short, void* arg) noexcept {
-  MTASTS_CONNECTION_TRAMPOLINE(onIdleTimer());
+  dispatch(arg, [](SocketmapConnection& c) { return c.onIdleTimer(); });
 }
 
 }  // namespace mtasts::daemon

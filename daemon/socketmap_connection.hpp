@@ -12,6 +12,7 @@
 #pragma once
 
 #include "common/pending.hpp"
+#include "net/c_handles.hpp"
 #include "daemon/policy_source.hpp"
 #include "daemon/socketmap_reply.hpp"
 #include "postfix/socketmap.hpp"
@@ -32,8 +33,8 @@ class SocketmapServer;
 
 class SocketmapConnection {
  public:
-  // Takes ownership of the non-blocking socket `fd`.
-  SocketmapConnection(SocketmapServer& server, int fd, std::string peer);
+  // Owns the non-blocking socket `fd` (closed on destruction, also when this throws).
+  SocketmapConnection(SocketmapServer& server, net::UniqueFd fd, std::string peer);
   ~SocketmapConnection();
   SocketmapConnection(const SocketmapConnection&) = delete;
   SocketmapConnection& operator=(const SocketmapConnection&) = delete;
@@ -59,6 +60,8 @@ class SocketmapConnection {
   static void writeTrampoline(int, short what, void* arg) noexcept;
   static void idleTrampoline(int, short, void* arg) noexcept;
   static void resumeTrampoline(int, short, void* arg) noexcept;
+  template <typename Handler>
+  static void dispatch(void* arg, Handler handler) noexcept;
 
   // Each returns false when the connection must be closed (the caller then closes it as
   // its last action); so does a failed send, through io_failed_.
@@ -82,7 +85,7 @@ class SocketmapConnection {
   void closeSelf();
 
   SocketmapServer& server_;
-  int fd_;
+  net::UniqueFd fd_;
   std::string peer_;
   static constexpr std::size_t MaxFreeSlots = 16;
   std::deque<std::unique_ptr<Slot>> slots_;

@@ -2,6 +2,8 @@
 
 #include "common/log.hpp"
 #include "daemon/socketmap_connection.hpp"
+#include "net/callback_guard.hpp"
+#include "net/timeval.hpp"
 
 #include <event2/event.h>
 #include <event2/util.h>
@@ -55,25 +57,24 @@ void SocketmapServer::sendTrampoline(int, short, void* arg) noexcept {
     SocketmapConnection* connection = self->sending_[i];
     if (!connection) continue;  // closed meanwhile
     bool keep = false;
-    try {
-      keep = connection->sendFramed();
-    } catch (const std::exception& e) {
-      log()->error("closing connection: internal error peer={} error={}", connection->peer(),
-                   escapeForLog(e.what()));
-    }
-    if (!keep) self->closeConnection(connection);
+    (void)net::callGuarded("server", "sending replies", [&] { keep = connection->sendFramed(); });
+    // Not checkShutdownDone() here: its callback may destroy the server, and the loop
+    // still walks sending_.
+    if (!keep) self->closeConnection(connection, false);
   }
   self->sending_.clear();
+  if (self->draining_) self->checkShutdownDone();  // last: may destroy *self
 }
 
 Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
-                                     const UnixSocketOptions& unix_options) {
+                                     const net::UnixSocketOptions& unix_options) {
   ensureFileLimit();
   for (const auto& spec : specs) {
-    auto address = parseListenAddress(spec);
+    auto address = net::parseListenAddress(spec);
     if (!address) return Unexpected{std::move(address).error()};
-    auto listener = Listener::open(base_, *address, unix_options,
-                                   [this](int fd, std::string peer) { accept(fd, std::move(peer)); });
+    auto listener = net::Listener::open(base_, *address, unix_options, [this](net::UniqueFd fd, std::string peer) {
+      accept(std::move(fd), std::move(peer));
+    });
     if (!listener) return Unexpected{std::move(listener).error()};
     log()->info("listening address={}", (*listener)->boundName());
     listeners_.push_back(std::move(*listener));
@@ -103,7 +104,7 @@ void SocketmapServer::updateLimits(ServerLimits limits) {
 // below max_connections, and accept() failing with EMFILE is worse than a clean close.
 void SocketmapServer::ensureFileLimit() {
   const std::size_t wanted = limits_.max_connections + ReservedFds;
-  auto limit = raiseFileLimit(wanted);
+  auto limit = net::raiseFileLimit(wanted);
   if (!limit) {
     log()->warn("cannot read RLIMIT_NOFILE error={}", escapeForLog(limit.error().detail));
     return;
@@ -119,13 +120,10 @@ void SocketmapServer::ensureFileLimit() {
               *limit, wanted, limits_.max_connections, fd_connection_cap_);
 }
 
-void SocketmapServer::accept(int fd, std::string peer) {
-  if (draining_) {
-    ::close(fd);
-    return;
-  }
+void SocketmapServer::accept(net::UniqueFd fd, std::string peer) {
+  if (draining_) return;  // closes fd
   if (connections_.size() >= connectionCap()) {
-    ::close(fd);
+    fd.reset();
     ++rejected_total_;
     ++rejected_since_log_;
     const auto now = std::chrono::steady_clock::now();
@@ -137,27 +135,23 @@ void SocketmapServer::accept(int fd, std::string peer) {
     }
     return;
   }
-  evutil_make_socket_nonblocking(fd);
+  evutil_make_socket_nonblocking(fd.get());
   log()->debug("connection accepted peer={} connections={}", peer, connections_.size() + 1);
-  std::unique_ptr<SocketmapConnection> connection;
-  try {
-    connection = std::make_unique<SocketmapConnection>(*this, fd, std::move(peer));  // owns fd now
-  } catch (const std::exception& e) {
-    log()->error("cannot set up connection error={}", escapeForLog(e.what()));
-    return;
-  }
+  // Throws (out of memory) back to the listener's guard; fd is closed exactly once, by
+  // whichever owner it has reached.
+  auto connection = std::make_unique<SocketmapConnection>(*this, std::move(fd), std::move(peer));
   SocketmapConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
 }
 
-void SocketmapServer::closeConnection(SocketmapConnection* connection) {
+void SocketmapServer::closeConnection(SocketmapConnection* connection, bool check_shutdown) {
   auto it = connections_.find(connection);
   if (it == connections_.end()) return;
   // Destroy outside the map first so that re-entrant counting sees the final size.
   auto owned = std::move(it->second);
   connections_.erase(it);
   owned.reset();
-  if (draining_) checkShutdownDone();
+  if (draining_ && check_shutdown) checkShutdownDone();
 }
 
 void SocketmapServer::stopAccepting() {
@@ -179,9 +173,7 @@ void SocketmapServer::shutdown(std::chrono::milliseconds timeout, std::function<
     if (it != connections_.end()) connections_.erase(it);
   }
   if (!shutdown_timer_) shutdown_timer_ = evtimer_new(base_, &SocketmapServer::shutdownTimerTrampoline, this);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  const timeval tv = net::toTimeval(timeout);
   evtimer_add(shutdown_timer_, &tv);
   checkShutdownDone();
 }
@@ -191,11 +183,7 @@ void SocketmapServer::checkShutdownDone() {
   evtimer_del(shutdown_timer_);
   auto done = std::move(shutdown_done_);
   shutdown_done_ = nullptr;
-  try {
-    done();
-  } catch (const std::exception& e) {
-    log()->error("shutdown callback failed error={}", escapeForLog(e.what()));
-  }
+  (void)net::callGuarded("server", "shutdown callback", done);
 }
 
 void SocketmapServer::shutdownTimerTrampoline(int, short, void* arg) noexcept {
@@ -206,11 +194,7 @@ void SocketmapServer::shutdownTimerTrampoline(int, short, void* arg) noexcept {
   auto done = std::move(self->shutdown_done_);
   self->shutdown_done_ = nullptr;
   self->connections_.clear();
-  try {
-    done();
-  } catch (const std::exception& e) {
-    log()->error("shutdown callback failed error={}", escapeForLog(e.what()));
-  }
+  (void)net::callGuarded("server", "shutdown callback", done);
 }
 
 }  // namespace mtasts::daemon

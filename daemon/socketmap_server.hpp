@@ -6,7 +6,8 @@
 #pragma once
 
 #include "common/result.hpp"
-#include "daemon/listener.hpp"
+#include "net/c_handles.hpp"
+#include "net/listener.hpp"
 #include "daemon/policy_source.hpp"
 
 #include <algorithm>
@@ -46,7 +47,7 @@ class SocketmapServer {
 
   // Binds one listener per entry ("inet:HOST:PORT", "unix:/path"); error names the entry.
   // First raises RLIMIT_NOFILE to what max_connections needs (see ensureFileLimit).
-  Result<void> listen(const std::vector<std::string>& specs, const UnixSocketOptions& unix_options);
+  Result<void> listen(const std::vector<std::string>& specs, const net::UnixSocketOptions& unix_options);
   // Bound names in listen order ("127.0.0.1:41234"), and ports (0 for unix).
   std::vector<std::string> boundNames() const;
   std::vector<std::uint16_t> boundPorts() const;
@@ -68,9 +69,11 @@ class SocketmapServer {
 
  private:
   friend class SocketmapConnection;
-  void accept(int fd, std::string peer);
-  void closeConnection(SocketmapConnection* connection);  // destroys it
-  void checkShutdownDone();
+  void accept(net::UniqueFd fd, std::string peer);
+  // Destroys the connection. While draining, also reports the shutdown done after the last
+  // one, unless the caller does that itself as its last action (check_shutdown false).
+  void closeConnection(SocketmapConnection* connection, bool check_shutdown = true);
+  void checkShutdownDone();  // may run the shutdown callback, which may destroy the server
   // Replies are sent in one burst per loop turn (see SocketmapConnection::flushReplies).
   void queueSend(SocketmapConnection* connection);
   void cancelSend(SocketmapConnection* connection);
@@ -85,7 +88,7 @@ class SocketmapServer {
   event_base* base_;
   PolicySource& source_;
   ServerLimits limits_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<SocketmapConnection*, std::unique_ptr<SocketmapConnection>> connections_;
   std::vector<SocketmapConnection*> send_queue_;
   std::vector<SocketmapConnection*> sending_;  // the queue being worked through, reused

@@ -6,6 +6,7 @@
 
 #include "common/scheduler.hpp"
 #include "net/c_handles.hpp"
+#include "net/timeval.hpp"
 
 #include <chrono>
 #include <functional>
@@ -20,8 +21,5 @@ class EventScheduler final : public mtasts::Scheduler {
  private:
   event_base* base_;
 };
-
-// Converts a non-negative duration to the timeval libevent wants (negative -> zero).
-timeval toTimeval(std::chrono::milliseconds delay) noexcept;
 
 }  // namespace mtasts::net

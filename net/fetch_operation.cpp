@@ -2,7 +2,8 @@
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
-#include "net/event_scheduler.hpp"
+#include "net/callback_guard.hpp"
+#include "net/timeval.hpp"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -225,10 +226,8 @@ void FetchOperation::sendRequest() {
 
 void FetchOperation::onEvent(bufferevent*, short what, void* arg) noexcept {
   auto* self = static_cast<FetchOperation*>(arg);
-  try {
-    self->handleEvent(what);
-  } catch (const std::exception& e) {
-    self->finish(failure(TlsRptResultType::StsPolicyFetchError, fmt::format("internal error: {}", e.what())));
+  if (!callGuarded("https", "fetch event", [&] { self->handleEvent(what); })) {
+    self->finish(failure(TlsRptResultType::StsPolicyFetchError, "internal error"));
   }
 }
 
@@ -269,10 +268,8 @@ void FetchOperation::handleEvent(short what) {
 
 void FetchOperation::onRead(bufferevent*, void* arg) noexcept {
   auto* self = static_cast<FetchOperation*>(arg);
-  try {
-    self->drainInput();
-  } catch (const std::exception& e) {
-    self->finish(failure(TlsRptResultType::StsPolicyFetchError, fmt::format("internal error: {}", e.what())));
+  if (!callGuarded("https", "fetch read", [&] { self->drainInput(); })) {
+    self->finish(failure(TlsRptResultType::StsPolicyFetchError, "internal error"));
   }
 }
 
@@ -359,13 +356,8 @@ void FetchOperation::deliver() noexcept {
   auto done = std::move(done_);
   done_ = nullptr;
   if (!done) return;
-  try {
-    done(std::move(result_));  // may destroy *this: nothing after this line
-  } catch (const std::exception& e) {
-    moduleLogger("https")->error("fetch callback threw error={}", e.what());
-  } catch (...) {
-    moduleLogger("https")->error("fetch callback threw a non-exception");
-  }
+  // May destroy *this: nothing after this line.
+  (void)callGuarded("https", "fetch callback", [&] { done(std::move(result_)); });
 }
 
 }  // namespace mtasts::net

@@ -2,7 +2,8 @@
 
 #include "common/log.hpp"
 #include "net/c_handles.hpp"
-#include "net/event_scheduler.hpp"
+#include "net/callback_guard.hpp"
+#include "net/timeval.hpp"
 #include "net/getdns_answer.hpp"
 
 #include <arpa/inet.h>
@@ -83,7 +84,7 @@ class DnsLookup : public PendingOperation {
       return;
     }
     self->in_flight_ = false;
-    try {
+    const bool parsed = callGuarded("dns", "dns answer", [&] {
       if (type == GETDNS_CALLBACK_COMPLETE && response != nullptr) {
         self->takeResponse(response, self->client_->timeout_);
       } else if (type == GETDNS_CALLBACK_TIMEOUT) {
@@ -91,9 +92,8 @@ class DnsLookup : public PendingOperation {
       } else {
         self->takeFailure("resolver error");
       }
-    } catch (const std::exception& e) {
-      self->takeFailure(fmt::format("internal error: {}", e.what()));
-    }
+    });
+    if (!parsed) (void)callGuarded("dns", "dns answer", [&] { self->takeFailure("internal error"); });
     if (response != nullptr) getdns_dict_destroy(response);
     self->finished_ = true;
     self->scheduleDelivery();
@@ -135,13 +135,8 @@ class DnsLookup : public PendingOperation {
   void deliver() noexcept {
     GetdnsDnsClient* client = std::exchange(client_, nullptr);
     client->live_.erase(this);
-    try {
-      invoke();  // last statement touching *this: the callback may destroy the handle
-    } catch (const std::exception& e) {
-      moduleLogger("dns")->error("dns callback threw error={}", e.what());
-    } catch (...) {
-      moduleLogger("dns")->error("dns callback threw a non-exception");
-    }
+    // Last statement touching *this: the callback may destroy the handle.
+    (void)callGuarded("dns", "dns callback", [this] { invoke(); });
   }
 
   GetdnsDnsClient* client_;

@@ -289,25 +289,6 @@ TEST_CASE("a client that keeps completing requests is never idle") {
   }
 }
 
-TEST_CASE("raiseFileLimit never lowers the soft limit and stops at the hard limit") {
-  rlimit before{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
-  auto same = raiseFileLimit(1);
-  REQUIRE(same.has_value());
-  CHECK(*same == before.rlim_cur);
-  if (before.rlim_max != RLIM_INFINITY && ::geteuid() != 0) {
-    auto capped = raiseFileLimit(static_cast<std::size_t>(before.rlim_max) + 1000);
-    REQUIRE(capped.has_value());
-    CHECK(*capped == before.rlim_max);
-  }
-  auto raised = raiseFileLimit(static_cast<std::size_t>(before.rlim_cur) + 1);
-  REQUIRE(raised.has_value());
-  rlimit after{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &after) == 0);
-  CHECK(*raised == after.rlim_cur);
-  CHECK(after.rlim_cur >= std::min<rlim_t>(before.rlim_cur + 1, after.rlim_max));
-}
-
 TEST_CASE("connections beyond max_connections are closed at once") {
   ServerLimits limits;
   limits.max_connections = 1;
@@ -423,4 +404,27 @@ TEST_CASE("a unix listener replaces a stale socket file and applies its mode") {
   }
   struct stat st {};
   CHECK(::stat(path.c_str(), &st) != 0);  // unlinked when the listener went away
+}
+
+// The [6] review: the last reply of a draining connection is sent from the server's send
+// event; closing that connection ran the shutdown callback, which may destroy the server,
+// while the send loop still walked the server's queue (a use after free under ASan).
+TEST_CASE("a shutdown callback may destroy the server from the last reply's send") {
+  std::unique_ptr<event_base, BaseDeleter> base{event_base_new()};
+  FakeSource source;
+  auto server = std::make_unique<SocketmapServer>(base.get(), source, ServerLimits{});
+  REQUIRE(server->listen({"inet:127.0.0.1:0"}, {}).has_value());
+  Client c(server->boundPorts().at(0));
+  c.request("postfix later.test");
+  REQUIRE(runUntil(base.get(), [&] { return source.waits.size() == 1; }));
+  bool done = false;
+  server->shutdown(5000ms, [&] {
+    done = true;
+    server.reset();
+  });
+  source.answer(0, "temp-last");
+  REQUIRE(runUntil(base.get(), [&] { return done; }));
+  CHECK(server == nullptr);
+  REQUIRE(runUntil(base.get(), [&] { return c.hasReplies(1); }));
+  CHECK(c.replies[0] == "TEMP temp-last");
 }

@@ -13,7 +13,7 @@
 struct event;
 struct event_base;
 
-namespace mtasts::daemon {
+namespace mtasts::net {
 
 // Blocks SIGTERM, SIGINT and SIGHUP for the calling thread. Called before any thread
 // exists, so every later thread inherits the mask. Nothing is forked or exec'd while they
@@ -38,4 +38,4 @@ class SignalHandlers {
   std::vector<event*> events_;
 };
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::net

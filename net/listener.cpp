@@ -1,6 +1,8 @@
-#include "daemon/listener.hpp"
+#include "net/listener.hpp"
 
 #include "common/log.hpp"
+#include "net/callback_guard.hpp"
+#include "net/timeval.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -8,14 +10,11 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,11 +24,11 @@
 #include <cstring>
 #include <fstream>
 
-namespace mtasts::daemon {
+namespace mtasts::net {
 namespace {
 
 constexpr unsigned ListenFlags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
-constexpr timeval AcceptPause{0, 100'000};
+constexpr auto AcceptPause = std::chrono::milliseconds(100);
 constexpr std::int64_t AcceptErrorLogIntervalMs = 10'000;
 
 std::int64_t steadyMs() {
@@ -46,49 +45,6 @@ rlim_t systemFileMax() {
 }
 
 std::string errnoText(int err) { return std::strerror(err); }
-
-// A socket file nobody accepts on is left over from a crash: remove it. A file that is
-// not a socket, or a socket someone still listens on, is an error.
-Result<void> removeStaleSocket(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};
-    return fail(ErrorCode::Io, fmt::format("unix:{}: {}", path, errnoText(errno)));
-  }
-  if (!S_ISSOCK(st.st_mode))
-    return fail(ErrorCode::Io, fmt::format("unix:{}: exists and is not a socket", path));
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(ErrorCode::Io, fmt::format("socket: {}", errnoText(errno)));
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  std::memcpy(sun.sun_path, path.data(), path.size());
-  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0;
-  ::close(fd);
-  if (live) return fail(ErrorCode::Io, fmt::format("unix:{}: another process listens on it", path));
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-    return fail(ErrorCode::Io, fmt::format("unix:{}: cannot remove stale socket: {}", path, errnoText(errno)));
-  return {};
-}
-
-Result<void> applyUnixOptions(const std::string& path, const UnixSocketOptions& options) {
-  uid_t uid = static_cast<uid_t>(-1);
-  gid_t gid = static_cast<gid_t>(-1);
-  if (!options.owner.empty()) {
-    const passwd* pw = ::getpwnam(options.owner.c_str());
-    if (!pw) return fail(ErrorCode::InvalidInput, fmt::format("unix_socket_owner: no user \"{}\"", escapeForLog(options.owner)));
-    uid = pw->pw_uid;
-  }
-  if (!options.group.empty()) {
-    const group* gr = ::getgrnam(options.group.c_str());
-    if (!gr) return fail(ErrorCode::InvalidInput, fmt::format("unix_socket_group: no group \"{}\"", escapeForLog(options.group)));
-    gid = gr->gr_gid;
-  }
-  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && ::chown(path.c_str(), uid, gid) != 0)
-    return fail(ErrorCode::Io, fmt::format("unix:{}: chown: {}", path, errnoText(errno)));
-  if (::chmod(path.c_str(), static_cast<mode_t>(options.mode)) != 0)
-    return fail(ErrorCode::Io, fmt::format("unix:{}: chmod: {}", path, errnoText(errno)));
-  return {};
-}
 
 }  // namespace
 
@@ -151,7 +107,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
   std::unique_ptr<Listener> self(new Listener());
   self->on_accept_ = std::move(on_accept);
   if (address.kind == ListenAddress::Kind::Unix) {
-    if (auto removed = removeStaleSocket(address.path); !removed)
+    if (auto removed = removeStaleSocket(address.path, SOCK_STREAM); !removed)
       return Unexpected{std::move(removed).error()};
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
@@ -163,7 +119,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
     evconnlistener_set_error_cb(self->listener_, &Listener::errorTrampoline);
     self->unix_path_ = address.path;
     self->bound_name_ = "unix:" + address.path;
-    if (auto applied = applyUnixOptions(address.path, unix_options); !applied)
+    if (auto applied = applyUnixSocketOptions(address.path, unix_options); !applied)
       return Unexpected{std::move(applied).error()};
     return self;
   }
@@ -221,12 +177,10 @@ void Listener::acceptTrampoline(evconnlistener*, int fd, sockaddr* sa, int len, 
     const int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  try {
-    self->on_accept_(fd, sockaddrToString(sa, len));
-  } catch (const std::exception& e) {
-    moduleLogger("server")->error("accept failed error={}", escapeForLog(e.what()));
-    ::close(fd);
-  }
+  // Owned from here on: whoever holds the UniqueFd when an exception unwinds closes it,
+  // once (the callee, if it took it; this frame otherwise).
+  UniqueFd owned(fd);
+  (void)callGuarded("server", "accept", [&] { self->on_accept_(std::move(owned), sockaddrToString(sa, len)); });
 }
 
 void Listener::errorTrampoline(evconnlistener* listener, void* arg) noexcept {
@@ -249,7 +203,8 @@ void Listener::errorTrampoline(evconnlistener* listener, void* arg) noexcept {
     self->resume_timer_ = evtimer_new(evconnlistener_get_base(listener), &Listener::resumeTrampoline, self);
   if (!self->resume_timer_) return;
   evconnlistener_disable(listener);
-  evtimer_add(self->resume_timer_, &AcceptPause);
+  const timeval pause = toTimeval(AcceptPause);
+  evtimer_add(self->resume_timer_, &pause);
 }
 
 void Listener::resumeTrampoline(int, short, void* arg) noexcept {
@@ -257,4 +212,4 @@ void Listener::resumeTrampoline(int, short, void* arg) noexcept {
   if (self->listener_) evconnlistener_enable(self->listener_);
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::net

@@ -1,13 +1,13 @@
-#include "daemon/signals.hpp"
+#include "net/signals.hpp"
 
-#include "common/log.hpp"
+#include "net/callback_guard.hpp"
 
 #include <event2/event.h>
 #include <pthread.h>
 
 #include <csignal>
 
-namespace mtasts::daemon {
+namespace mtasts::net {
 
 namespace {
 
@@ -51,12 +51,10 @@ SignalHandlers::~SignalHandlers() {
 
 void SignalHandlers::trampoline(int signal, short, void* arg) noexcept {
   auto* self = static_cast<SignalHandlers*>(arg);
-  try {
+  (void)callGuarded("main", signal == SIGHUP ? "reload signal handler" : "stop signal handler", [&] {
     if (signal == SIGHUP) self->on_reload_(signal);
     else self->on_stop_(signal);
-  } catch (const std::exception& e) {
-    moduleLogger("main")->error("signal handler failed signal={} error={}", signal, escapeForLog(e.what()));
-  }
+  });
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::net

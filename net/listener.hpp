@@ -1,12 +1,16 @@
-// Socketmap listen addresses ("inet:HOST:PORT", "inet:[v6]:PORT", "unix:/path") and the
+// Stream listen addresses ("inet:HOST:PORT", "inet:[v6]:PORT", "unix:/path") and the
 // RAII Listener that owns one evconnlistener on the daemon's event_base. Parsing is pure;
 // open() binds (startup only, may block in getaddrinfo for a host name) and reports errors
-// as Result. A unix listener removes a stale socket file first and unlinks it when freed.
-// When accept() fails for lack of descriptors the listener pauses briefly (logged at most
-// every 10 s) instead of spinning on a readable listen socket it cannot drain.
+// as Result. A unix listener removes a stale socket file first, applies its mode and owner
+// (net/unix_socket.hpp) and unlinks it when freed. Each accepted socket is handed over as a
+// UniqueFd: from then on the callee owns it. When accept() fails for lack of descriptors the
+// listener pauses briefly (logged at most every 10 s) instead of spinning on a readable
+// listen socket it cannot drain. Loop thread only.
 #pragma once
 
 #include "common/result.hpp"
+#include "net/c_handles.hpp"
+#include "net/unix_socket.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +24,7 @@ struct event_base;
 struct evconnlistener;
 struct sockaddr;
 
-namespace mtasts::daemon {
+namespace mtasts::net {
 
 struct ListenAddress {
   enum class Kind { Inet, Unix };
@@ -32,16 +36,11 @@ struct ListenAddress {
 
 Result<ListenAddress> parseListenAddress(std::string_view spec);
 
-struct UnixSocketOptions {
-  unsigned mode = 0666;
-  std::string owner;  // empty = unchanged
-  std::string group;
-};
-
 class Listener {
  public:
-  // Called with an accepted, non-blocking fd and the peer as text ("127.0.0.1:5555").
-  using AcceptFn = std::function<void(int fd, std::string peer)>;
+  // Called with an accepted socket (owned by the callee from now on, also when it throws)
+  // and the peer as text ("127.0.0.1:5555").
+  using AcceptFn = std::function<void(UniqueFd fd, std::string peer)>;
 
   static Result<std::unique_ptr<Listener>> open(event_base* base, const ListenAddress& address,
                                                 const UnixSocketOptions& unix_options,
@@ -78,4 +77,4 @@ std::string sockaddrToString(const ::sockaddr* sa, int len);
 // fs.nr_open). Returns the soft limit now in force; an error only if getrlimit fails.
 Result<std::size_t> raiseFileLimit(std::size_t wanted);
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::net
