@@ -1,5 +1,6 @@
 #include "daemon/policy_resolver.hpp"
 
+#include "policy/policy_fetch.hpp"
 #include "sts/policy_parser.hpp"
 #include "sts/txt_record.hpp"
 
@@ -90,11 +91,14 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
   auto state = std::make_shared<FetchState>();
   state->done = std::move(done);
   const std::string host = "mta-sts." + domain;
-  const ResolverOptions options = options_;
-  net::HttpsFetcher& fetcher = fetcher_;
+  policy::PolicyFetchRules rules;
+  rules.timeout = options_.fetch_timeout;
+  rules.max_policy_size = options_.max_policy_size;
+  rules.port = options_.https_port;
+  net::HttpsClient& https = https_;
   std::weak_ptr<FetchState> weak = state;
 
-  state->address_lookup = dns_.lookupAddresses(host, [weak, host, options, &fetcher](net::AddressAnswer answer) {
+  state->address_lookup = dns_.lookupAddresses(host, [weak, host, rules, &https](net::AddressAnswer answer) {
     auto live = weak.lock();
     if (!live || live->cancelled) return;
     if (answer.status != net::DnsStatus::Ok || answer.addresses.empty()) {
@@ -106,31 +110,24 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
       finish(live, std::move(outcome));
       return;
     }
-    net::FetchRequest request;
-    request.host = host;
-    request.addresses = answer.addresses;
-    request.port = options.https_port;
-    request.timeout = options.fetch_timeout;
-    // The size limit is enforced here, while downloading, and nowhere else: never above
-    // the parser's own bound (the config refuses larger values already).
-    request.max_body = std::min(options.max_policy_size, sts::MaxPolicyBodyBytes);
     auto addresses = answer.addresses;
-    live->https = fetcher.fetch(std::move(request), [weak, addresses](net::FetchResult result) {
+    live->https = policy::fetchPolicyDocument(https, host, answer.addresses, rules,
+                                              [weak, addresses](policy::PolicyDocument document) {
       auto current = weak.lock();
       if (!current || current->cancelled) return;
       FetchOutcome outcome;
       outcome.addresses = addresses;
-      if (!result.ok) {
-        outcome.failure = result.failure;
-        outcome.detail = result.detail;
+      if (!document.ok) {
+        outcome.failure = document.failure;
+        outcome.detail = document.detail;
         finish(current, std::move(outcome));
         return;
       }
-      auto policy = sts::parsePolicy(result.body);
-      outcome.body = std::move(result.body);
+      auto policy = sts::parsePolicy(document.body);
+      outcome.body = std::move(document.body);
       if (!policy) {
         // RFC 8460 4.3.2: a document that breaks the policy grammar is invalid; one over the
-        // size limit (only reachable with a fake fetcher) was never a policy document.
+        // size limit (only reachable with a fake client) was never a policy document.
         outcome.failure = policy.error().code == ErrorCode::TooLarge ? TlsRptResultType::StsPolicyFetchError
                                                                      : TlsRptResultType::StsPolicyInvalid;
         outcome.detail = policy.error().detail;

@@ -1,6 +1,7 @@
 // PolicyResolver: the network half of RFC 8461 policy discovery, with no cache logic.
 //   discover(): TXT _mta-sts.<domain>  -> the record id, "no policy", or "DNS failed"
-//   fetch():    A/AAAA mta-sts.<domain> -> HTTPS GET -> strict policy parse
+//   fetch():    A/AAAA mta-sts.<domain> -> HTTPS GET (policy/policy_fetch.hpp) -> strict
+//               policy parse
 // Used by PolicyService (which adds caching and single-flight) and by `mtastsd --query`.
 // Runs on the event loop; callbacks follow common/pending.hpp. Owns no state between calls.
 #pragma once
@@ -8,7 +9,7 @@
 #include "common/pending.hpp"
 #include "common/tlsrpt_result_type.hpp"
 #include "net/dns_client.hpp"
-#include "net/https_fetcher.hpp"
+#include "net/https_client.hpp"
 #include "sts/policy.hpp"
 
 #include <chrono>
@@ -52,8 +53,8 @@ struct ResolverOptions {
 
 class PolicyResolver {
  public:
-  PolicyResolver(net::DnsClient& dns, net::HttpsFetcher& fetcher, ResolverOptions options)
-      : dns_(dns), fetcher_(fetcher), options_(options) {}
+  PolicyResolver(net::DnsClient& dns, net::HttpsClient& https, ResolverOptions options)
+      : dns_(dns), https_(https), options_(options) {}
 
   void setOptions(const ResolverOptions& options) { options_ = options; }
 
@@ -65,7 +66,7 @@ class PolicyResolver {
 
  private:
   net::DnsClient& dns_;
-  net::HttpsFetcher& fetcher_;
+  net::HttpsClient& https_;
   ResolverOptions options_;
 };
 

@@ -1,6 +1,6 @@
 #include "daemon/policy_stack.hpp"
 
-#include "net/evhttp_https_fetcher.hpp"
+#include "net/openssl_https_client.hpp"
 #include "net/getdns_dns_client.hpp"
 
 #include <event2/event.h>
@@ -79,14 +79,14 @@ Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Set
   if (!dns) return Unexpected{std::move(dns).error()};
   stack->dns = std::move(*dns);
 
-  net::FetcherOptions fetch_options;
-  fetch_options.ca_file = settings.ca_file;
-  auto fetcher = net::EvhttpHttpsFetcher::create(base, fetch_options);
-  if (!fetcher) return Unexpected{std::move(fetcher).error()};
-  stack->fetcher = std::move(*fetcher);
+  net::HttpsClientOptions https_options;
+  https_options.ca_file = settings.ca_file;
+  auto https = net::OpensslHttpsClient::create(base, https_options);
+  if (!https) return Unexpected{std::move(https).error()};
+  stack->https = std::move(*https);
 
   stack->scheduler = std::make_unique<net::EventScheduler>(base);
-  stack->resolver = std::make_unique<PolicyResolver>(*stack->dns, *stack->fetcher, resolverOptions(settings));
+  stack->resolver = std::make_unique<PolicyResolver>(*stack->dns, *stack->https, resolverOptions(settings));
   if (store) stack->startService(*store, settings);
   return stack;
 }

@@ -1,5 +1,5 @@
 // PolicyStack: the real policy source and what it needs, built from Settings: getdns DNS
-// client, HTTPS fetcher, event-loop scheduler, system clock, resolver and PolicyService
+// client, HTTPS client, event-loop scheduler, system clock, resolver and PolicyService
 // over a PolicyStore the caller owns. Owns everything it builds; lives on the event loop
 // it was given and must be destroyed before that loop. Construction errors are Results
 // (bad dns_servers, unreadable ca_file). Once the service runs, heap memory freed after a
@@ -14,7 +14,7 @@
 #include "net/dns_client.hpp"
 #include "net/c_handles.hpp"
 #include "net/event_scheduler.hpp"
-#include "net/https_fetcher.hpp"
+#include "net/https_client.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -29,7 +29,7 @@ PolicyServiceOptions policyServiceOptions(const Settings& settings);
 struct PolicyStack {
   event_base* base = nullptr;  // the loop everything here runs on
   std::unique_ptr<net::DnsClient> dns;
-  std::unique_ptr<net::HttpsFetcher> fetcher;
+  std::unique_ptr<net::HttpsClient> https;
   std::unique_ptr<net::EventScheduler> scheduler;
   SystemClock clock;
   std::unique_ptr<PolicyResolver> resolver;

@@ -16,7 +16,7 @@
 using namespace mtasts;
 using namespace mtasts::daemon;
 using mtasts::testing::FakeDnsClient;
-using mtasts::testing::FakeHttpsFetcher;
+using mtasts::testing::FakeHttpsClient;
 using mtasts::testing::FakeQueue;
 using mtasts::testing::ManualScheduler;
 
@@ -27,7 +27,7 @@ constexpr const char* Host = "mta-sts.good.test";
 struct World {
   FakeQueue queue;
   FakeDnsClient dns{queue};
-  FakeHttpsFetcher fetcher{queue};
+  FakeHttpsClient fetcher{queue};
 
   World() { dns.setAddress(Host, "127.0.50.1"); }
 

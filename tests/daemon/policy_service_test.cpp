@@ -14,7 +14,7 @@
 using namespace mtasts;
 using namespace mtasts::daemon;
 using mtasts::testing::FakeDnsClient;
-using mtasts::testing::FakeHttpsFetcher;
+using mtasts::testing::FakeHttpsClient;
 using mtasts::testing::FakeQueue;
 using mtasts::testing::ManualScheduler;
 using namespace std::chrono_literals;
@@ -64,7 +64,7 @@ struct Fixture {
   ManualScheduler scheduler;
   FakeQueue queue;
   FakeDnsClient dns{queue};
-  FakeHttpsFetcher fetcher{queue};
+  FakeHttpsClient fetcher{queue};
   FaultyStore store;
   PolicyResolver resolver{dns, fetcher, ResolverOptions{}};
   PolicyServiceOptions options;

@@ -1,10 +1,11 @@
-// Fakes for net::DnsClient and net::HttpsFetcher: answers come from tables the test
-// fills; nothing is delivered until deliver() (so callbacks are never synchronous, as the
-// real ones); names in `silent` never answer. Every query is counted.
+// Fakes for net::DnsClient and net::HttpsClient: answers come from tables the test fills;
+// nothing is delivered until deliver() (so callbacks are never synchronous, as the real
+// ones); names in `silent` never answer. Every query is counted.
 #pragma once
 
 #include "net/dns_client.hpp"
-#include "net/https_fetcher.hpp"
+#include "common/tlsrpt_result_type.hpp"
+#include "net/https_client.hpp"
 
 #include <functional>
 #include <map>
@@ -100,36 +101,55 @@ class FakeDnsClient final : public net::DnsClient {
   FakeQueue& queue_;
 };
 
-class FakeHttpsFetcher final : public net::HttpsFetcher {
+class FakeHttpsClient final : public net::HttpsClient {
  public:
-  explicit FakeHttpsFetcher(FakeQueue& q) : queue_(q) {}
+  explicit FakeHttpsClient(FakeQueue& q) : queue_(q) {}
 
-  std::map<std::string, net::FetchResult> results;  // by host
+  std::map<std::string, net::HttpsResult> results;  // by host
   std::set<std::string> silent;
   std::map<std::string, int> fetches;
-  std::vector<net::FetchRequest> requests;
+  std::vector<net::HttpsRequest> requests;
 
+  // A 200 text/plain response with this body.
   void setBody(const std::string& host, std::string body) {
-    net::FetchResult r;
-    r.ok = true;
-    r.http_status = 200;
-    r.body = std::move(body);
+    setResponse(host, 200, {{"content-type", "text/plain"}}, std::move(body));
+  }
+  void setResponse(const std::string& host, int status, net::HttpHeaders headers, std::string body) {
+    net::HttpsResult r;
+    r.response.status = status;
+    r.response.headers = std::move(headers);
+    r.response.body = std::move(body);
     results[host] = std::move(r);
   }
-  void setFailure(const std::string& host, TlsRptResultType type, std::string detail) {
-    net::FetchResult r;
-    r.failure = type;
-    r.detail = std::move(detail);
+  void setError(const std::string& host, net::HttpsErrorKind kind, std::string detail) {
+    net::HttpsResult r;
+    r.error = net::HttpsError{kind, std::move(detail)};
     results[host] = std::move(r);
+  }
+  // A failure the MTA-STS rules read as `type`: a certificate error for sts-webpki-invalid,
+  // a failed connection otherwise.
+  void setFailure(const std::string& host, TlsRptResultType type, std::string detail) {
+    setError(host, type == TlsRptResultType::StsWebpkiInvalid ? net::HttpsErrorKind::TlsCertificate
+                                                              : net::HttpsErrorKind::Connect,
+             std::move(detail));
   }
 
-  RequestHandle fetch(net::FetchRequest request, Callback done) override {
+  RequestHandle send(net::HttpsRequest request, Callback done) override {
     ++fetches[request.host];
     requests.push_back(request);
     if (silent.count(request.host)) return queue_.push(nullptr);
-    net::FetchResult result;
-    result.detail = "connection refused";
+    net::HttpsResult result;
+    result.error = net::HttpsError{net::HttpsErrorKind::Connect, "connection refused"};
     if (auto it = results.find(request.host); it != results.end()) result = it->second;
+    // As the real client: a head the caller does not want ends the exchange there.
+    if (result.ok() && request.read_body) {
+      net::HttpsResponse head = result.response;
+      head.body.clear();
+      if (!request.read_body(head)) {
+        result.response.body.clear();
+        result.response.body_skipped = true;
+      }
+    }
     return queue_.push([done = std::move(done), result]() mutable { done(std::move(result)); });
   }
 

@@ -1,6 +1,6 @@
-#include "net/evhttp_https_fetcher.hpp"
+#include "net/openssl_https_client.hpp"
 
-#include "net/fetch_operation.hpp"
+#include "net/https_exchange.hpp"
 
 #include <openssl/err.h>
 
@@ -10,8 +10,8 @@
 
 namespace mtasts::net {
 
-Result<std::unique_ptr<EvhttpHttpsFetcher>> EvhttpHttpsFetcher::create(event_base* base,
-                                                                       const FetcherOptions& options) {
+Result<std::unique_ptr<OpensslHttpsClient>> OpensslHttpsClient::create(event_base* base,
+                                                                       const HttpsClientOptions& options) {
   if (base == nullptr) return fail(ErrorCode::Internal, "no event_base");
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return fail(ErrorCode::Internal, "SSL_CTX_new failed");
@@ -33,17 +33,17 @@ Result<std::unique_ptr<EvhttpHttpsFetcher>> EvhttpHttpsFetcher::create(event_bas
       options.user_agent.find_first_of("\r\n") != std::string::npos) {
     return fail(ErrorCode::InvalidInput, "invalid User-Agent");
   }
-  return std::unique_ptr<EvhttpHttpsFetcher>(new EvhttpHttpsFetcher(base, std::move(ctx), options.user_agent));
+  return std::unique_ptr<OpensslHttpsClient>(new OpensslHttpsClient(base, std::move(ctx), options.user_agent));
 }
 
-EvhttpHttpsFetcher::~EvhttpHttpsFetcher() {
+OpensslHttpsClient::~OpensslHttpsClient() {
   while (!live_.empty()) (*live_.begin())->detach();
 }
 
-RequestHandle EvhttpHttpsFetcher::fetch(FetchRequest request, Callback done) {
-  auto op = std::make_unique<FetchOperation>(this, std::move(request), std::move(done));
-  op->start();
-  return op;
+RequestHandle OpensslHttpsClient::send(HttpsRequest request, Callback done) {
+  auto exchange = std::make_unique<HttpsExchange>(this, std::move(request), std::move(done));
+  exchange->start();
+  return exchange;
 }
 
 }  // namespace mtasts::net
