@@ -49,15 +49,16 @@ class DnsLookup : public PendingOperation {
     dropCallback();
   }
 
-  // Starts the query; any outcome (even a synchronous one) is delivered from the loop.
-  void start(const std::string& name, bool addresses) noexcept {
+  // Starts the query (rrtype 0: A and AAAA through getdns_address); any outcome (even a
+  // synchronous one) is delivered from the loop.
+  void start(const std::string& name, std::uint16_t rrtype) noexcept {
     std::chrono::milliseconds timeout = client_->timeout_;
     starting_ = true;
     getdns_return_t rc =
-        addresses ? getdns_address(client_->context_, name.c_str(), nullptr, this, &transaction_,
-                                   &DnsLookup::onGetdns)
-                  : getdns_general(client_->context_, name.c_str(), GETDNS_RRTYPE_TXT, nullptr,
-                                   this, &transaction_, &DnsLookup::onGetdns);
+        rrtype == 0 ? getdns_address(client_->context_, name.c_str(), nullptr, this, &transaction_,
+                                     &DnsLookup::onGetdns)
+                    : getdns_general(client_->context_, name.c_str(), rrtype, nullptr, this, &transaction_,
+                                     &DnsLookup::onGetdns);
     if (rc != GETDNS_RETURN_GOOD) {
       finishFailed(fmt::format("query not started: {}", getdns_get_errorstr_by_id(rc)));
     }
@@ -179,6 +180,8 @@ class TypedLookup final : public DnsLookup {
 };
 
 using TxtLookup = TypedLookup<TxtAnswer, DnsClient::TxtCallback, &txtAnswerFromResponse>;
+using MxLookup = TypedLookup<MxAnswer, DnsClient::MxCallback, &mxAnswerFromResponse>;
+using TlsaLookup = TypedLookup<TlsaAnswer, DnsClient::TlsaCallback, &tlsaAnswerFromResponse>;
 using AddressLookup =
     TypedLookup<AddressAnswer, DnsClient::AddressCallback, &addressAnswerFromResponse>;
 
@@ -281,13 +284,25 @@ GetdnsDnsClient::~GetdnsDnsClient() {
 
 RequestHandle GetdnsDnsClient::lookupTxt(const std::string& name, TxtCallback done) {
   auto lookup = std::make_unique<TxtLookup>(this, std::move(done));
-  lookup->start(name, false);
+  lookup->start(name, GETDNS_RRTYPE_TXT);
+  return lookup;
+}
+
+RequestHandle GetdnsDnsClient::lookupMx(const std::string& name, MxCallback done) {
+  auto lookup = std::make_unique<MxLookup>(this, std::move(done));
+  lookup->start(name, GETDNS_RRTYPE_MX);
+  return lookup;
+}
+
+RequestHandle GetdnsDnsClient::lookupTlsa(const std::string& name, TlsaCallback done) {
+  auto lookup = std::make_unique<TlsaLookup>(this, std::move(done));
+  lookup->start(name, GETDNS_RRTYPE_TLSA);
   return lookup;
 }
 
 RequestHandle GetdnsDnsClient::lookupAddresses(const std::string& name, AddressCallback done) {
   auto lookup = std::make_unique<AddressLookup>(this, std::move(done));
-  lookup->start(name, true);
+  lookup->start(name, 0);
   return lookup;
 }
 

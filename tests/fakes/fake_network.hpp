@@ -66,38 +66,69 @@ class FakeDnsClient final : public net::DnsClient {
   explicit FakeDnsClient(FakeQueue& q) : queue_(q) {}
 
   std::map<std::string, net::TxtAnswer> txt;
+  std::map<std::string, net::MxAnswer> mx;
+  std::map<std::string, net::TlsaAnswer> tlsa;
   std::map<std::string, net::AddressAnswer> addresses;
   std::set<std::string> silent;
-  std::map<std::string, int> queries;
+  std::map<std::string, int> queries;  // "TXT name", "MX name", "TLSA name", "A name"
 
   void setTxt(const std::string& name, std::vector<std::vector<std::string>> records) {
-    txt[name] = net::TxtAnswer{net::DnsStatus::Ok, std::move(records), false, ""};
+    txt[name] = ok<net::TxtAnswer>(&net::TxtAnswer::records, std::move(records));
   }
   void setTxtStatus(const std::string& name, net::DnsStatus status, std::string detail = "") {
-    txt[name] = net::TxtAnswer{status, {}, false, std::move(detail)};
+    txt[name] = withStatus<net::TxtAnswer>(status, std::move(detail));
+  }
+  void setMx(const std::string& name, std::vector<net::MxRecord> records) {
+    mx[name] = ok<net::MxAnswer>(&net::MxAnswer::records, std::move(records));
+  }
+  void setTlsa(const std::string& name, std::vector<net::TlsaRecord> records,
+               net::DnssecStatus dnssec = net::DnssecStatus::Unchecked) {
+    tlsa[name] = ok<net::TlsaAnswer>(&net::TlsaAnswer::records, std::move(records));
+    tlsa[name].dnssec = dnssec;
   }
   void setAddress(const std::string& name, std::string address) {
-    addresses[name] = net::AddressAnswer{net::DnsStatus::Ok, {std::move(address)}, false, ""};
+    addresses[name] = ok<net::AddressAnswer>(&net::AddressAnswer::addresses, std::vector<std::string>{std::move(address)});
   }
 
   RequestHandle lookupTxt(const std::string& name, TxtCallback done) override {
-    ++queries["TXT " + name];
-    if (silent.count(name)) return queue_.push(nullptr);
-    net::TxtAnswer answer;
-    answer.status = net::DnsStatus::NoRecord;
-    if (auto it = txt.find(name); it != txt.end()) answer = it->second;
-    return queue_.push([done = std::move(done), answer]() mutable { done(std::move(answer)); });
+    return answer("TXT", name, txt, std::move(done));
+  }
+  RequestHandle lookupMx(const std::string& name, MxCallback done) override {
+    return answer("MX", name, mx, std::move(done));
+  }
+  RequestHandle lookupTlsa(const std::string& name, TlsaCallback done) override {
+    return answer("TLSA", name, tlsa, std::move(done));
   }
   RequestHandle lookupAddresses(const std::string& name, AddressCallback done) override {
-    ++queries["A " + name];
-    if (silent.count(name)) return queue_.push(nullptr);
-    net::AddressAnswer answer;
-    answer.status = net::DnsStatus::NoRecord;
-    if (auto it = addresses.find(name); it != addresses.end()) answer = it->second;
-    return queue_.push([done = std::move(done), answer]() mutable { done(std::move(answer)); });
+    return answer("A", name, addresses, std::move(done));
   }
 
  private:
+  template <typename Answer, typename Records>
+  static Answer ok(Records Answer::*field, Records records) {
+    Answer a;
+    a.status = net::DnsStatus::Ok;
+    a.*field = std::move(records);
+    return a;
+  }
+  template <typename Answer>
+  static Answer withStatus(net::DnsStatus status, std::string detail) {
+    Answer a;
+    a.status = status;
+    a.detail = std::move(detail);
+    return a;
+  }
+  // A name nobody set has no record; a silent one never answers.
+  template <typename Answer, typename Callback>
+  RequestHandle answer(const char* type, const std::string& name, const std::map<std::string, Answer>& table,
+                       Callback done) {
+    ++queries[std::string(type) + " " + name];
+    if (silent.count(name)) return queue_.push(nullptr);
+    Answer a = withStatus<Answer>(net::DnsStatus::NoRecord, "");
+    if (auto it = table.find(name); it != table.end()) a = it->second;
+    return queue_.push([done = std::move(done), a]() mutable { done(std::move(a)); });
+  }
+
   FakeQueue& queue_;
 };
 
