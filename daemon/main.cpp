@@ -13,8 +13,8 @@
 #include "daemon/policy_stack.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/query_command.hpp"
-#include "daemon/socketmap_server.hpp"
 #include "net/signals.hpp"
+#include "server/socketmap_server.hpp"
 
 #include <event2/event.h>
 #include <spdlog/fmt/fmt.h>
@@ -46,8 +46,8 @@ const std::shared_ptr<spdlog::logger>& log() {
   return logger;
 }
 
-ServerLimits serverLimits(const Settings& s) {
-  ServerLimits limits;
+server::ServerLimits serverLimits(const Settings& s) {
+  server::ServerLimits limits;
   limits.max_query_size = s.max_query_size;
   limits.max_reply_size = s.max_reply_size;
   limits.max_connections = s.max_connections;
@@ -100,17 +100,17 @@ std::string joined(const std::vector<std::string>& items) {
 // may still be root; the LMDB store, and with it the PolicyService, comes after the switch
 // to `user`. This stands in for the service until then. Nothing calls it early (the loop
 // is not running yet); if something did, the lookup would get TEMP, never a crash.
-class LateSource final : public PolicySource {
+class LateSource final : public postfix::PolicyLookup {
  public:
-  void attach(PolicySource* source) { source_ = source; }
+  void attach(postfix::PolicyLookup* source) { source_ = source; }
   RequestHandle lookup(std::string_view domain, Callback done) override {
     if (source_) return source_->lookup(domain, std::move(done));
-    done(Decision::tempFail(domain, "starting"));
+    done(postfix::PolicyAnswer::tempFail(domain, "starting"));
     return nullptr;
   }
 
  private:
-  PolicySource* source_ = nullptr;
+  postfix::PolicyLookup* source_ = nullptr;
 };
 
 // The privilege plan for the daemon; on refusal logs why and returns the exit code.
@@ -156,7 +156,7 @@ int run(const CommandLine& cli, Settings settings) {
   }
   std::unique_ptr<PolicyStack> stack = std::move(*built);
   LateSource source;
-  SocketmapServer server(base.get(), source, serverLimits(settings));
+  server::SocketmapServer server(base.get(), source, serverLimits(settings));
   if (auto ok = server.listen(settings.listen, {settings.unix_socket_mode, settings.unix_socket_owner,
                                                 settings.unix_socket_group});
       !ok) {

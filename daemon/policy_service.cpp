@@ -97,15 +97,16 @@ bool PolicyService::validPolicy(const cache::PolicyRecord& record, UnixSeconds n
   return record.kind == cache::EntryKind::Policy && now < record.expires_at;
 }
 
-Decision PolicyService::decide(std::string_view domain, const cache::PolicyRecord& record) const {
-  Decision d;
-  d.domain = domain;
-  if (record.kind != cache::EntryKind::Policy) return d;
+postfix::PolicyAnswer PolicyService::decide(std::string_view domain, const cache::PolicyRecord& record) const {
+  postfix::PolicyAnswer a;
+  a.domain = domain;
+  if (record.kind != cache::EntryKind::Policy) return a;
   if (policyIsEnforced(record.policy, options_.strict_testing)) {
-    d.kind = Decision::Kind::Enforce;
-    d.policy = &record.policy;
+    a.kind = postfix::PolicyAnswer::Kind::Enforce;
+    a.mx = &record.policy.mx;
+    a.policy_lines = &record.policy.lines;
   }
-  return d;
+  return a;
 }
 
 RequestHandle PolicyService::lookup(std::string_view domain, Callback done) {
@@ -113,7 +114,7 @@ RequestHandle PolicyService::lookup(std::string_view domain, Callback done) {
   auto found = store_.get(domain, scratch_);
   if (!found) {
     log()->error("policy store read failed domain={} error={}", domain, found.error().detail);
-    done(Decision::tempFail(domain, "mtastsd policy store unreadable"));
+    done(postfix::PolicyAnswer::tempFail(domain, "mtastsd policy store unreadable"));
     return nullptr;
   }
   if (*found && now < scratch_.expires_at) {
@@ -143,12 +144,12 @@ void PolicyService::onWaitTimeout(const std::shared_ptr<Waiter>& waiter, const s
   waiter->active = false;
   auto done = std::move(waiter->done);
   waiter->done = nullptr;
-  Decision d;
+  postfix::PolicyAnswer d;
   d.domain = domain;
   if (options_.on_resolve_timeout == PolicyServiceOptions::OnTimeout::Temp)
-    d = Decision::tempFail(domain, "MTA-STS policy lookup still running");
+    d = postfix::PolicyAnswer::tempFail(domain, "MTA-STS policy lookup still running");
   log()->info("resolve still running, answered without policy domain={} answer={}", domain,
-              d.kind == Decision::Kind::TempFail ? "TEMP" : "NOTFOUND");
+              d.kind == postfix::PolicyAnswer::Kind::TempFail ? "TEMP" : "NOTFOUND");
   done(d);
 }
 
@@ -352,7 +353,7 @@ void PolicyService::store(const std::string& domain, const cache::PolicyRecord& 
 
 void PolicyService::finish(Job& job, const cache::PolicyRecord& record) {
   job.finished = true;
-  const Decision decision = decide(job.domain, record);
+  const postfix::PolicyAnswer decision = decide(job.domain, record);
   for (auto& waiter : job.waiters) {
     waiter->timer.reset();
     if (!waiter->active || !waiter->done) continue;

@@ -16,7 +16,8 @@
 #include "common/clock.hpp"
 #include "common/scheduler.hpp"
 #include "daemon/policy_resolver.hpp"
-#include "daemon/policy_source.hpp"
+#include "postfix/policy_answer.hpp"
+#include "sts/policy.hpp"
 
 #include <chrono>
 #include <memory>
@@ -25,6 +26,12 @@
 #include <vector>
 
 namespace mtasts::daemon {
+
+// RFC 8461 5: enforce applies; testing only when the admin asked for strict_testing
+// (Postfix has no "report but deliver" level); none never.
+inline bool policyIsEnforced(const sts::Policy& policy, bool strict_testing) {
+  return policy.mode == sts::Mode::Enforce || (policy.mode == sts::Mode::Testing && strict_testing);
+}
 
 struct PolicyServiceOptions {
   enum class OnTimeout { NotFound, Temp };
@@ -46,7 +53,7 @@ struct PolicyServiceOptions {
   std::size_t max_background_refreshes = 16;  // started per sweep, so they never all go at once
 };
 
-class PolicyService final : public PolicySource {
+class PolicyService final : public postfix::PolicyLookup {
  public:
   PolicyService(PolicyResolver& resolver, cache::PolicyStore& store, const Clock& clock,
                 Scheduler& scheduler, PolicyServiceOptions options);
@@ -81,7 +88,7 @@ class PolicyService final : public PolicySource {
   void finishNoPolicy(Job& job, cache::EntryKind kind, UnixSeconds ttl, std::string why);
   void onWaitTimeout(const std::shared_ptr<Waiter>& waiter, const std::string& domain);
   void noteUsage(std::string_view domain, UnixSeconds now);
-  Decision decide(std::string_view domain, const cache::PolicyRecord& record) const;
+  postfix::PolicyAnswer decide(std::string_view domain, const cache::PolicyRecord& record) const;
   UnixSeconds refreshAfter(std::string_view domain, const cache::PolicyRecord& record) const;
   bool validPolicy(const cache::PolicyRecord& record, UnixSeconds now) const;
   void buryFinishedJobs();

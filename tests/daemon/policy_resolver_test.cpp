@@ -15,6 +15,7 @@
 
 using namespace mtasts;
 using namespace mtasts::daemon;
+using mtasts::postfix::PolicyAnswer;
 using mtasts::testing::FakeDnsClient;
 using mtasts::testing::FakeHttpsClient;
 using mtasts::testing::FakeQueue;
@@ -117,11 +118,11 @@ TEST_CASE("a valid policy with as many mx lines as 64 KiB holds is stored and fe
   PolicyService service(resolver, store, clock, scheduler, PolicyServiceOptions{});
   for (int i = 0; i < 4; ++i) {
     CAPTURE(i);
-    std::optional<Decision::Kind> kind;
-    auto handle = service.lookup("good.test", [&](const Decision& d) { kind = d.kind; });
+    std::optional<PolicyAnswer::Kind> kind;
+    auto handle = service.lookup("good.test", [&](const PolicyAnswer& d) { kind = d.kind; });
     for (int round = 0; round < 10 && w.queue.deliver() > 0; ++round) scheduler.advance(std::chrono::milliseconds(0));
     REQUIRE(kind.has_value());
-    CHECK(*kind == Decision::Kind::Enforce);
+    CHECK(*kind == PolicyAnswer::Kind::Enforce);
   }
   CHECK(store.refused == 0);
   CHECK(w.fetcher.fetches[Host] == 1);

@@ -13,6 +13,7 @@
 
 using namespace mtasts;
 using namespace mtasts::daemon;
+using mtasts::postfix::PolicyAnswer;
 using mtasts::testing::FakeDnsClient;
 using mtasts::testing::FakeHttpsClient;
 using mtasts::testing::FakeQueue;
@@ -30,7 +31,7 @@ std::string body(std::string_view mode, long max_age, std::string_view mx = "mx.
 }
 
 struct Answer {
-  Decision::Kind kind;
+  PolicyAnswer::Kind kind;
   std::vector<std::string> mx;
   std::string reason;
 };
@@ -96,9 +97,9 @@ struct Fixture {
   }
   std::optional<Answer> start(const std::string& domain, RequestHandle& handle,
                               std::optional<Answer>& slot) {
-    handle = service->lookup(domain, [&slot](const Decision& d) {
+    handle = service->lookup(domain, [&slot](const PolicyAnswer& d) {
       Answer a{d.kind, {}, std::string(d.reason)};
-      if (d.policy) a.mx = d.policy->mx;
+      if (d.mx) a.mx = *d.mx;
       slot = a;
     });
     return slot;
@@ -125,7 +126,7 @@ struct Fixture {
 TEST_CASE("an enforce policy is fetched on first use and then answered from the cache") {
   Fixture f;
   auto a = f.ask("good.test");
-  CHECK(a.kind == Decision::Kind::Enforce);
+  CHECK(a.kind == PolicyAnswer::Kind::Enforce);
   CHECK(a.mx == std::vector<std::string>{"mx.good.test", "*.good.test"});
   CHECK(f.txtQueries("good.test") == 1);
   CHECK(f.fetches("good.test") == 1);
@@ -135,7 +136,7 @@ TEST_CASE("an enforce policy is fetched on first use and then answered from the 
   f.start("good.test", h, slot);
   REQUIRE(slot.has_value());  // answered synchronously, before any delivery
   CHECK(h == nullptr);
-  CHECK(slot->kind == Decision::Kind::Enforce);
+  CHECK(slot->kind == PolicyAnswer::Kind::Enforce);
   f.settle();
   CHECK(f.txtQueries("good.test") == 1);
   CHECK(f.fetches("good.test") == 1);
@@ -156,21 +157,21 @@ TEST_CASE("testing and none policies get no verdict unless strict_testing") {
   Fixture f;
   f.publish("testing.test", "t1", body("testing", 86400));
   f.publish("none.test", "n1", "version: STSv1\nmode: none\nmax_age: 86400\n");
-  CHECK(f.ask("testing.test").kind == Decision::Kind::NoPolicy);
-  CHECK(f.ask("none.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("testing.test").kind == PolicyAnswer::Kind::NoPolicy);
+  CHECK(f.ask("none.test").kind == PolicyAnswer::Kind::NoPolicy);
   f.options.strict_testing = true;
   f.service->setOptions(f.options);
-  CHECK(f.ask("testing.test").kind == Decision::Kind::Enforce);
-  CHECK(f.ask("none.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("testing.test").kind == PolicyAnswer::Kind::Enforce);
+  CHECK(f.ask("none.test").kind == PolicyAnswer::Kind::NoPolicy);
 }
 
 TEST_CASE("a domain without a record is cached negatively for negative_ttl") {
   Fixture f;
-  CHECK(f.ask("norecord.test").kind == Decision::Kind::NoPolicy);
-  CHECK(f.ask("norecord.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("norecord.test").kind == PolicyAnswer::Kind::NoPolicy);
+  CHECK(f.ask("norecord.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.txtQueries("norecord.test") == 1);
   f.advance(f.options.negative_ttl);
-  CHECK(f.ask("norecord.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("norecord.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.txtQueries("norecord.test") == 2);
   CHECK(f.fetches("norecord.test") == 0);
 }
@@ -179,12 +180,12 @@ TEST_CASE("invalid or duplicate TXT records mean no policy") {
   Fixture f;
   SUBCASE("two STS records") {
     f.dns.setTxt("_mta-sts.two.test", {{"v=STSv1; id=a;"}, {"v=STSv1; id=b;"}});
-    CHECK(f.ask("two.test").kind == Decision::Kind::NoPolicy);
+    CHECK(f.ask("two.test").kind == PolicyAnswer::Kind::NoPolicy);
     CHECK(f.fetches("two.test") == 0);
   }
   SUBCASE("an id that is too long") {
     f.dns.setTxt("_mta-sts.bad.test", {{"v=STSv1; id=" + std::string(33, 'a') + ";"}});
-    CHECK(f.ask("bad.test").kind == Decision::Kind::NoPolicy);
+    CHECK(f.ask("bad.test").kind == PolicyAnswer::Kind::NoPolicy);
     CHECK(f.fetches("bad.test") == 0);
   }
 }
@@ -192,9 +193,9 @@ TEST_CASE("invalid or duplicate TXT records mean no policy") {
 TEST_CASE("a DNS failure without a cached policy is answered without policy and cached briefly") {
   Fixture f;
   f.dns.setTxtStatus("_mta-sts.servfail.test", net::DnsStatus::Failed, "SERVFAIL");
-  CHECK(f.ask("servfail.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("servfail.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.record("servfail.test").kind == cache::EntryKind::LookupFailed);
-  CHECK(f.ask("servfail.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("servfail.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.txtQueries("servfail.test") == 1);
   f.advance(f.options.failure_ttl);
   f.ask("servfail.test");
@@ -203,7 +204,7 @@ TEST_CASE("a DNS failure without a cached policy is answered without policy and 
 
 TEST_CASE("a valid cached policy survives DNS failure, a vanished record and a failed refetch") {
   Fixture f;
-  REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+  REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   const auto fetched_at = f.record("good.test").fetched_at;
 
   SUBCASE("TXT lookup fails at the re-check") {
@@ -225,10 +226,10 @@ TEST_CASE("a valid cached policy survives DNS failure, a vanished record and a f
     f.fetcher.setBody("mta-sts.good.test", "version: STSv1\nmode: enforce\nmax_age: 1\n");
   }
   f.advance(f.options.txt_check_interval);
-  CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);  // answered from cache, re-check starts
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);  // answered from cache, re-check starts
   f.settle();
   CHECK(f.txtQueries("good.test") == 2);
-  CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   auto r = f.record("good.test");
   CHECK(r.kind == cache::EntryKind::Policy);
   CHECK(r.txt_id == "id1");
@@ -302,7 +303,7 @@ TEST_CASE("a fetched mode none replaces an enforce policy") {
   f.advance(f.options.txt_check_interval);
   f.ask("good.test");
   f.settle();
-  CHECK(f.ask("good.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.record("good.test").policy.mode == sts::Mode::None);
   CHECK(f.record("good.test").expires_at == f.clock.now() + f.options.negative_ttl);
 }
@@ -325,7 +326,7 @@ TEST_CASE("a used policy is refreshed proactively and only a successful fetch re
   // Now the host breaks: the refresh fails, the policy stays, fetched_at stays.
   f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "timeout");
   f.advance(f.options.refresh_interval * 11 / 10);
-  CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   f.settle();
   CHECK(f.fetches("good.test") == 3);
   CHECK(f.record("good.test").fetched_at == refreshed.fetched_at);
@@ -342,7 +343,7 @@ TEST_CASE("an expired policy whose refresh fails is no longer applied") {
   f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "refused");
   f.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=id9;"}});
   f.clock.advance(3600);  // no query, no timer: the policy simply expires
-  CHECK(f.ask("good.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   auto r = f.record("good.test");
   CHECK(r.kind == cache::EntryKind::NoPolicy);
   REQUIRE(r.last_failure.has_value());
@@ -352,19 +353,19 @@ TEST_CASE("an expired policy whose refresh fails is no longer applied") {
 TEST_CASE("a failed first fetch is answered without policy and retried after the retry interval") {
   Fixture f;
   f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "hostname mismatch");
-  CHECK(f.ask("good.test").kind == Decision::Kind::NoPolicy);
-  CHECK(f.ask("good.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.fetches("good.test") == 1);
   f.advance(f.options.fetch_retry_interval);
   f.fetcher.setBody("mta-sts.good.test", EnforceBody);
-  CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   CHECK(f.fetches("good.test") == 2);
 }
 
 TEST_CASE("an invalid policy body is recorded as sts-policy-invalid") {
   Fixture f;
   f.fetcher.setBody("mta-sts.good.test", "version: STSv1\nmode: Enforce\nmx: a.test\nmax_age: 5\n");
-  CHECK(f.ask("good.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   auto r = f.record("good.test");
   REQUIRE(r.last_failure.has_value());
   CHECK(r.last_failure->type == TlsRptResultType::StsPolicyInvalid);
@@ -373,7 +374,7 @@ TEST_CASE("an invalid policy body is recorded as sts-policy-invalid") {
 TEST_CASE("a policy host without an address is a fetch error") {
   Fixture f;
   f.dns.addresses.erase("mta-sts.good.test");
-  CHECK(f.ask("good.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.fetches("good.test") == 0);
   REQUIRE(f.record("good.test").last_failure.has_value());
   CHECK(f.record("good.test").last_failure->type == TlsRptResultType::StsPolicyFetchError);
@@ -390,7 +391,7 @@ TEST_CASE("100 concurrent first queries share one TXT query and one fetch") {
   CHECK(f.fetches("good.test") == 1);
   for (const auto& s : slots) {
     REQUIRE(s.has_value());
-    CHECK(s->kind == Decision::Kind::Enforce);
+    CHECK(s->kind == PolicyAnswer::Kind::Enforce);
   }
   CHECK(f.service->jobsInFlight() == 0);
 }
@@ -413,10 +414,10 @@ TEST_CASE("a query that waits too long gets on_resolve_timeout and the resolve s
   f.scheduler.advance(1ms);
   REQUIRE(slot.has_value());
   if (f.options.on_resolve_timeout == PolicyServiceOptions::OnTimeout::Temp) {
-    CHECK(slot->kind == Decision::Kind::TempFail);
+    CHECK(slot->kind == PolicyAnswer::Kind::TempFail);
     CHECK_FALSE(slot->reason.empty());
   } else {
-    CHECK(slot->kind == Decision::Kind::NoPolicy);
+    CHECK(slot->kind == PolicyAnswer::Kind::NoPolicy);
   }
   CHECK(f.service->jobsInFlight() == 1);  // the resolve goes on
 }
@@ -430,7 +431,7 @@ TEST_CASE("a slow fetch that completes after the wait timeout fills the cache") 
   f.settle();
   f.scheduler.advance(f.options.query_wait_timeout);
   REQUIRE(slot.has_value());
-  CHECK(slot->kind == Decision::Kind::NoPolicy);
+  CHECK(slot->kind == PolicyAnswer::Kind::NoPolicy);
   // The silent fetch never answers; a new query while the job runs joins it.
   std::optional<Answer> second;
   RequestHandle h2;
@@ -442,7 +443,7 @@ TEST_CASE("a slow fetch that completes after the wait timeout fills the cache") 
 TEST_CASE("dropping the handle before the answer cancels the callback") {
   Fixture f;
   bool called = false;
-  auto h = f.service->lookup("good.test", [&](const Decision&) { called = true; });
+  auto h = f.service->lookup("good.test", [&](const PolicyAnswer&) { called = true; });
   REQUIRE(h != nullptr);
   h.reset();
   f.settle();
@@ -456,12 +457,12 @@ TEST_CASE("store failures answer TEMP on read and still answer on write") {
   SUBCASE("read fails") {
     f.store.fail_get = true;
     auto a = f.ask("good.test");
-    CHECK(a.kind == Decision::Kind::TempFail);
+    CHECK(a.kind == PolicyAnswer::Kind::TempFail);
     CHECK(f.txtQueries("good.test") == 0);
   }
   SUBCASE("write fails") {
     f.store.fail_put = true;
-    CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);
+    CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
     CHECK(f.store.inner.size() == 0);
   }
 }
@@ -510,7 +511,7 @@ TEST_CASE("the sweep deletes expired idle entries and refreshes used policies be
   f.publish("idle.test", "i1", body("enforce", 86400, "mx.idle.test"));
   f.ask("good.test");
   f.ask("idle.test");
-  CHECK(f.ask("norecord.test").kind == Decision::Kind::NoPolicy);
+  CHECK(f.ask("norecord.test").kind == PolicyAnswer::Kind::NoPolicy);
   f.service->flushUsage();
 
   // Two days on: good.test is still used daily, idle.test and norecord.test are not.
@@ -610,7 +611,7 @@ Walk walk(Fixture& f, const std::string& domain, UnixSeconds until, UnixSeconds 
     const auto a = f.ask(domain);
     f.settle();
     ++w.asked;
-    if (a.kind != Decision::Kind::Enforce) {
+    if (a.kind != PolicyAnswer::Kind::Enforce) {
       if (w.not_enforced++ == 0) w.first_lapse = f.clock.now();
     }
     if (log) {
@@ -634,7 +635,7 @@ TEST_CASE("an enforce policy is refetched daily over HTTPS and never lapses whil
     CAPTURE(txtBreakName(how));
     Fixture f;
     mtasts::testing::LogCapture log("policy");
-    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);  // max_age 604800
+    REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);  // max_age 604800
     const UnixSeconds start = f.clock.now();
     breakTxt(f, "good.test", how);
 
@@ -661,7 +662,7 @@ TEST_CASE("a policy host outage while TXT is broken keeps the policy, warns once
     CAPTURE(txtBreakName(how));
     Fixture f;
     mtasts::testing::LogCapture log("policy");
-    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
     const UnixSeconds start = f.clock.now();
     breakTxt(f, "good.test", how);
 
@@ -715,7 +716,7 @@ TEST_CASE("a policy host outage while TXT is broken keeps the policy, warns once
 TEST_CASE("with TXT broken and the policy host down, a cached policy is applied until it expires, not longer") {
   Fixture f;
   mtasts::testing::LogCapture log("policy");
-  REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+  REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   const auto first = f.record("good.test");
   breakTxt(f, "good.test", TxtBreak::NxDomain);
   f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "certificate has expired");
@@ -729,14 +730,14 @@ TEST_CASE("a short-lived policy is refreshed before it expires while its TXT rec
   Fixture f;
   f.fetcher.setBody("mta-sts.good.test", body("enforce", 7200));
   SUBCASE("queries every ten minutes") {
-    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
     breakTxt(f, "good.test", TxtBreak::NxDomain);
     CHECK(walk(f, "good.test", f.clock.now() + 3 * Day, 600).not_enforced == 0);
     CHECK(f.fetches("good.test") >= 3 * Day / 7200);
   }
   SUBCASE("queries every five hours, the hourly sweep refreshes in between") {
     f.service->startTimers();
-    REQUIRE(f.ask("good.test").kind == Decision::Kind::Enforce);
+    REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
     breakTxt(f, "good.test", TxtBreak::NxDomain);
     CHECK(walk(f, "good.test", f.clock.now() + 3 * Day, 5 * 3600).not_enforced == 0);
     CHECK(f.fetches("good.test") >= 3 * Day / 7200);
@@ -753,7 +754,7 @@ TEST_CASE("a failed TXT lookup is stamped like an answered one: 10 queries make 
   f.dns.setTxtStatus("_mta-sts.good.test", net::DnsStatus::Failed, "SERVFAIL");
   f.advance(f.options.txt_check_interval);
   for (int i = 0; i < 10; ++i) {
-    CHECK(f.ask("good.test").kind == Decision::Kind::Enforce);
+    CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
     f.settle();
   }
   CHECK(f.txtQueries("good.test") == 2);
@@ -770,7 +771,7 @@ TEST_CASE("refresh failures of a cached mode none are not warned about") {
     Fixture f;
     mtasts::testing::LogCapture log("policy");
     f.publish("none.test", "n1", "version: STSv1\nmode: none\nmax_age: 86400\n");
-    REQUIRE(f.ask("none.test").kind == Decision::Kind::NoPolicy);
+    REQUIRE(f.ask("none.test").kind == PolicyAnswer::Kind::NoPolicy);
     const auto cached = f.record("none.test");
     REQUIRE(cached.policy.mode == sts::Mode::None);
     if (how) breakTxt(f, "none.test", *how);
@@ -778,7 +779,7 @@ TEST_CASE("refresh failures of a cached mode none are not warned about") {
     // Kept (not enforced) until it expires, re-checked and refreshed in the meantime.
     while (f.clock.now() + 60 < cached.expires_at) {
       f.advance(60);
-      CHECK(f.ask("none.test").kind == Decision::Kind::NoPolicy);
+      CHECK(f.ask("none.test").kind == PolicyAnswer::Kind::NoPolicy);
       f.settle();
     }
     CHECK(f.txtQueries("none.test") > 1);

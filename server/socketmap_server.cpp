@@ -1,7 +1,7 @@
-#include "daemon/socketmap_server.hpp"
+#include "server/socketmap_server.hpp"
 
 #include "common/log.hpp"
-#include "daemon/socketmap_connection.hpp"
+#include "server/socketmap_connection.hpp"
 #include "net/callback_guard.hpp"
 #include "net/timeval.hpp"
 
@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-namespace mtasts::daemon {
+namespace mtasts::server {
 namespace {
 
 const std::shared_ptr<spdlog::logger>& log() {
@@ -26,8 +26,8 @@ constexpr std::size_t ReservedFds = 256;
 
 }  // namespace
 
-SocketmapServer::SocketmapServer(event_base* base, PolicySource& source, ServerLimits limits)
-    : base_(base), source_(source), limits_(std::move(limits)) {
+SocketmapServer::SocketmapServer(event_base* base, postfix::PolicyLookup& lookup, ServerLimits limits)
+    : base_(base), lookup_(lookup), limits_(std::move(limits)) {
   send_event_ = event_new(base_, -1, 0, &SocketmapServer::sendTrampoline, this);
   if (!send_event_) throw std::bad_alloc();
 }
@@ -197,4 +197,4 @@ void SocketmapServer::shutdownTimerTrampoline(int, short, void* arg) noexcept {
   (void)net::callGuarded("server", "shutdown callback", done);
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::server

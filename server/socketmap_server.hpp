@@ -1,6 +1,7 @@
 // SocketmapServer: Postfix socketmap_table(5) front end on one libevent loop. Owns its
-// listeners and connections (plain sockets and events); asks a PolicySource (not owned, must outlive
-// the server) for every normalised key and answers strictly in request order. Bad input
+// listeners and connections (plain sockets and events); asks a postfix::PolicyLookup (not
+// owned, must outlive the server) for every normalised key and answers strictly in request
+// order. Bad input
 // closes only the offending connection with one warn line; internal problems become a
 // TEMP reply, never a crash. All methods and callbacks run on the event_base's thread.
 #pragma once
@@ -8,7 +9,7 @@
 #include "common/result.hpp"
 #include "net/c_handles.hpp"
 #include "net/listener.hpp"
-#include "daemon/policy_source.hpp"
+#include "postfix/policy_answer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -23,7 +24,7 @@
 struct event;
 struct event_base;
 
-namespace mtasts::daemon {
+namespace mtasts::server {
 
 struct ServerLimits {
   std::size_t max_query_size = 10000;
@@ -40,7 +41,7 @@ class SocketmapConnection;
 
 class SocketmapServer {
  public:
-  SocketmapServer(event_base* base, PolicySource& source, ServerLimits limits);
+  SocketmapServer(event_base* base, postfix::PolicyLookup& lookup, ServerLimits limits);
   ~SocketmapServer();
   SocketmapServer(const SocketmapServer&) = delete;
   SocketmapServer& operator=(const SocketmapServer&) = delete;
@@ -86,7 +87,7 @@ class SocketmapServer {
   static constexpr std::size_t ReadChunk = 16 * 1024;
   std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(ReadChunk);
   event_base* base_;
-  PolicySource& source_;
+  postfix::PolicyLookup& lookup_;
   ServerLimits limits_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<SocketmapConnection*, std::unique_ptr<SocketmapConnection>> connections_;
@@ -102,4 +103,4 @@ class SocketmapServer {
   std::chrono::steady_clock::time_point last_reject_log_{};
 };
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::server

@@ -1,8 +1,8 @@
 // SocketmapServer on a real event_base, listening on 127.0.0.1 port 0, with a fake
-// PolicySource the test controls (answers synchronously, later on command, or never).
+// PolicyLookup the test controls (answers synchronously, later on command, or never).
 // The loop runs only in short bounded steps (runUntil), never with sleeps.
-#include "daemon/socketmap_connection.hpp"
-#include "daemon/socketmap_server.hpp"
+#include "server/socketmap_connection.hpp"
+#include "server/socketmap_server.hpp"
 #include "postfix/netstring.hpp"
 
 #include <doctest/doctest.h>
@@ -24,7 +24,8 @@
 #include <vector>
 
 using namespace mtasts;
-using namespace mtasts::daemon;
+using namespace mtasts::server;
+using mtasts::postfix::PolicyAnswer;
 using namespace std::chrono_literals;
 
 namespace {
@@ -57,7 +58,7 @@ std::string netstring(std::string_view payload) {
   return out;
 }
 
-class FakeSource final : public PolicySource {
+class FakeSource final : public postfix::PolicyLookup {
  public:
   struct Wait {
     std::string domain;
@@ -84,14 +85,15 @@ class FakeSource final : public PolicySource {
     done(decisionFor(domain));
     return nullptr;
   }
-  Decision decisionFor(std::string_view domain) {
-    Decision d;
+  PolicyAnswer decisionFor(std::string_view domain) {
+    PolicyAnswer d;
     d.domain = domain;
-    if (domain.starts_with("enforce")) {
-      d.kind = Decision::Kind::Enforce;
-      d.policy = &policy;
+    if (domain.starts_with("enforce") || domain.starts_with("dane")) {
+      d.kind = domain.starts_with("dane") ? PolicyAnswer::Kind::DaneOnly : PolicyAnswer::Kind::Enforce;
+      d.mx = &policy.mx;
+      d.policy_lines = &policy.lines;
     } else if (domain.starts_with("temp")) {
-      d.kind = Decision::Kind::TempFail;
+      d.kind = PolicyAnswer::Kind::TempFail;
       d.reason = domain;
     }
     return d;
@@ -102,8 +104,11 @@ class FakeSource final : public PolicySource {
     waits[i]->answered = true;
     waits[i]->done(decisionFor(as_domain));
   }
-  sts::Policy policy{sts::Mode::Enforce, 86400, {"mx1.example.com", "*.example.net"},
-                     {{"version", "STSv1"}, {"mode", "enforce"}, {"mx", "mx1.example.com"}, {"mx", "*.example.net"}, {"max_age", "86400"}}};
+  struct {
+    std::vector<std::string> mx;
+    std::vector<std::pair<std::string, std::string>> lines;
+  } policy{{"mx1.example.com", "*.example.net"},
+           {{"version", "STSv1"}, {"mode", "enforce"}, {"mx", "mx1.example.com"}, {"mx", "*.example.net"}, {"max_age", "86400"}}};
   std::vector<std::shared_ptr<Wait>> waits;
   int lookups = 0;
 };
@@ -361,22 +366,39 @@ TEST_CASE("shutdown gives up on requests still in flight after the timeout") {
 TEST_CASE("an oversized TLSRPT verdict falls back to the plain flavour") {
   FakeSource source;
   for (int i = 0; i < 40; ++i) source.policy.lines.push_back({"x-extension" + std::to_string(i), std::string(40, 'v')});
-  const Decision d = source.decisionFor("enforce.test");
-  const std::string big = replyForDecision(d, true, 100000);
+  const PolicyAnswer d = source.decisionFor("enforce.test");
+  const std::string big = replyForAnswer(d, true, 100000);
   CHECK(big.find("policy_type=sts") != std::string::npos);
   REQUIRE(big.size() > 1024);
-  const std::string fitted = replyForDecision(d, true, 1024);
+  const std::string fitted = replyForAnswer(d, true, 1024);
   CHECK(fitted == "OK secure match=mx1.example.com:.example.net servername=hostname");
 }
 
 TEST_CASE("outcomes map to reply classes in one place") {
   using postfix::ReplyStatus;
-  CHECK(replyStatusFor(Decision::Kind::Enforce) == ReplyStatus::Ok);
-  CHECK(replyStatusFor(Decision::Kind::NoPolicy) == ReplyStatus::NotFound);
-  CHECK(replyStatusFor(Decision::Kind::TempFail) == ReplyStatus::Temp);
+  CHECK(replyStatusFor(PolicyAnswer::Kind::Enforce) == ReplyStatus::Ok);
+  CHECK(replyStatusFor(PolicyAnswer::Kind::DaneOnly) == ReplyStatus::Ok);
+  CHECK(replyStatusFor(PolicyAnswer::Kind::NoPolicy) == ReplyStatus::NotFound);
+  CHECK(replyStatusFor(PolicyAnswer::Kind::TempFail) == ReplyStatus::Temp);
   CHECK(replyStatusFor(ErrorCode::InvalidInput) == ReplyStatus::Perm);
   CHECK(replyStatusFor(ErrorCode::Timeout) == ReplyStatus::Timeout);
   CHECK(replyStatusFor(ErrorCode::Io) == ReplyStatus::Temp);
+}
+
+TEST_CASE("a dane-only answer gets Postfix's dane-only level, never a fallback to no policy") {
+  FakeSource source;
+  PolicyAnswer d = source.decisionFor("dane.test");
+  CHECK(replyForAnswer(d, false, 100000) == "OK dane-only");
+  const std::string tlsrpt = replyForAnswer(d, true, 100000);
+  CHECK(tlsrpt.starts_with("OK dane-only policy_type=sts policy_domain=dane.test"));
+  CHECK(tlsrpt.find("match=") == std::string::npos);  // Postfix refuses match= at DANE levels
+  PolicyAnswer bare;
+  bare.kind = PolicyAnswer::Kind::DaneOnly;
+  bare.domain = "dane.test";
+  CHECK(replyForAnswer(bare, true, 100000) == "OK dane-only");  // no MTA-STS policy at all
+  std::vector<std::string> unusable{"-bad-"};
+  bare.mx = &unusable;
+  CHECK(replyForAnswer(bare, false, 100000) == "OK dane-only");
 }
 
 TEST_CASE("a unix listener replaces a stale socket file and applies its mode") {

@@ -1,7 +1,7 @@
-#include "daemon/socketmap_connection.hpp"
+#include "server/socketmap_connection.hpp"
 
 #include "common/log.hpp"
-#include "daemon/socketmap_server.hpp"
+#include "server/socketmap_server.hpp"
 #include "net/callback_guard.hpp"
 #include "net/timeval.hpp"
 #include "postfix/netstring.hpp"
@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace mtasts::daemon {
+namespace mtasts::server {
 namespace {
 
 using postfix::ReplyStatus;
@@ -145,9 +145,9 @@ void SocketmapConnection::startRequest(std::string_view payload) {
   slot->connection = this;
   slot->tlsrpt = tlsrpt;
   // Capturing the slot alone keeps the callback inside std::function's local storage.
-  auto handle = server_.source_.lookup(key.domain(), [slot](const Decision& decision) {
+  auto handle = server_.lookup_.lookup(key.domain(), [slot](const postfix::PolicyAnswer& answer) {
     SocketmapConnection& self = *slot->connection;
-    appendReplyForDecision(slot->reply, decision, slot->tlsrpt, self.server_.limits_.max_reply_size);
+    appendReplyForAnswer(slot->reply, answer, slot->tlsrpt, self.server_.limits_.max_reply_size);
     self.complete(slot);
   });
   if (!slot->done) slot->handle = std::move(handle);
@@ -181,7 +181,7 @@ void SocketmapConnection::recycle(std::unique_ptr<Slot> slot) {
 void SocketmapConnection::complete(Slot* slot) {
   slot->done = true;
   // Inside processInput() the loop flushes at its end; otherwise we may be inside the
-  // source's callback and must not destroy its handle: flush from our own event.
+  // lookup's callback and must not destroy its handle: flush from our own event.
   if (!processing_) event_active(resume_event_, EV_TIMEOUT, 0);
 }
 
@@ -353,4 +353,4 @@ void SocketmapConnection::idleTrampoline(int, short, void* arg) noexcept {
   dispatch(arg, [](SocketmapConnection& c) { return c.onIdleTimer(); });
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::server

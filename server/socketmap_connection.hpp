@@ -1,9 +1,9 @@
 // One socketmap client connection, owned by SocketmapServer (internal to the server).
 // Decodes pipelined netstring requests, keeps one slot per request in arrival order and
-// writes replies strictly in that order. A slot holds the PolicySource RequestHandle, so
+// writes replies strictly in that order. A slot holds the PolicyLookup's RequestHandle, so
 // destroying the connection cancels its waits. Structural work (flushing, closing) only
-// happens in this connection's own libevent callbacks, never inside a PolicySource
-// callback, so a source may deliver answers from anywhere on the loop.
+// happens in this connection's own libevent callbacks, never inside a PolicyLookup
+// callback, so a lookup may deliver answers from anywhere on the loop.
 // Timeouts: idle_timeout runs while no request is in flight, from the last reply or from
 // the first byte of a request, and is not reset by further partial input (a trickling
 // client cannot hold a connection); write_timeout covers replies the peer does not read.
@@ -13,8 +13,8 @@
 
 #include "common/pending.hpp"
 #include "net/c_handles.hpp"
-#include "daemon/policy_source.hpp"
-#include "daemon/socketmap_reply.hpp"
+#include "postfix/policy_answer.hpp"
+#include "server/socketmap_reply.hpp"
 #include "postfix/socketmap.hpp"
 
 #include <chrono>
@@ -27,7 +27,7 @@
 
 struct event;
 
-namespace mtasts::daemon {
+namespace mtasts::server {
 
 class SocketmapServer;
 
@@ -109,4 +109,4 @@ class SocketmapConnection {
   bool send_queued_ = false;  // in the server's send queue
 };
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::server
