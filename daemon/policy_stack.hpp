@@ -9,8 +9,8 @@
 #include "cache/policy_store.hpp"
 #include "common/clock.hpp"
 #include "daemon/config.hpp"
-#include "daemon/policy_resolver.hpp"
-#include "daemon/policy_service.hpp"
+#include "policy/policy_resolver.hpp"
+#include "policy/policy_service.hpp"
 #include "net/dns_client.hpp"
 #include "net/c_handles.hpp"
 #include "net/event_scheduler.hpp"
@@ -22,6 +22,11 @@
 struct event_base;
 
 namespace mtasts::daemon {
+
+using policy::PolicyResolver;
+using policy::PolicyService;
+using policy::PolicyServiceOptions;
+using policy::ResolverOptions;
 
 ResolverOptions resolverOptions(const Settings& settings);
 PolicyServiceOptions policyServiceOptions(const Settings& settings);

@@ -1,7 +1,7 @@
 #include "daemon/query_command.hpp"
 
 #include "common/domain.hpp"
-#include "daemon/policy_service.hpp"
+#include "policy/policy_service.hpp"
 #include "server/socketmap_reply.hpp"
 #include "postfix/socketmap.hpp"
 
@@ -24,7 +24,7 @@ std::size_t stsRecordCount(const DiscoveryOutcome& d) {
 std::string verdictFor(const QueryReport& r, const QueryFormat& f, bool tlsrpt) {
   postfix::PolicyAnswer a;
   a.domain = r.domain;
-  if (r.fetch && r.fetch->ok && policyIsEnforced(r.fetch->policy, f.strict_testing)) {
+  if (r.fetch && r.fetch->ok && policy::policyIsEnforced(r.fetch->policy, f.strict_testing)) {
     a.kind = postfix::PolicyAnswer::Kind::Enforce;
     a.mx = &r.fetch->policy.mx;
     a.policy_lines = &r.fetch->policy.lines;

@@ -46,4 +46,8 @@ RequestHandle EventScheduler::schedule(std::chrono::milliseconds delay, std::fun
   return op;
 }
 
+std::chrono::milliseconds EventScheduler::monotonicNow() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
 }  // namespace mtasts::net

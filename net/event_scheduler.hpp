@@ -17,6 +17,8 @@ class EventScheduler final : public mtasts::Scheduler {
  public:
   explicit EventScheduler(event_base* base) : base_(base) {}
   RequestHandle schedule(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  // std::chrono::steady_clock (libevent's timers run on the same monotonic clock).
+  std::chrono::milliseconds monotonicNow() const override;
 
  private:
   event_base* base_;

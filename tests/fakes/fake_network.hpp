@@ -24,6 +24,16 @@ class FakeQueue {
     items_.push_back(item);
     return std::make_unique<Handle>(item);
   }
+  // Kept aside until releaseHeld(): deliver() does not run it (a slow server).
+  RequestHandle pushHeld(std::function<void()> fn) {
+    auto item = std::make_shared<std::function<void()>>(std::move(fn));
+    held_.push_back(item);
+    return std::make_unique<Handle>(item);
+  }
+  void releaseHeld() {
+    items_.insert(items_.end(), held_.begin(), held_.end());
+    held_.clear();
+  }
   // Runs until no callback is pending; returns how many ran.
   int deliver() {
     int ran = 0;
@@ -59,6 +69,7 @@ class FakeQueue {
     std::weak_ptr<std::function<void()>> item_;
   };
   std::vector<std::shared_ptr<std::function<void()>>> items_;
+  std::vector<std::shared_ptr<std::function<void()>>> held_;
 };
 
 class FakeDnsClient final : public net::DnsClient {
@@ -138,6 +149,7 @@ class FakeHttpsClient final : public net::HttpsClient {
 
   std::map<std::string, net::HttpsResult> results;  // by host
   std::set<std::string> silent;
+  std::set<std::string> held;  // answered only after the queue's releaseHeld()
   std::map<std::string, int> fetches;
   std::vector<net::HttpsRequest> requests;
 
@@ -181,7 +193,8 @@ class FakeHttpsClient final : public net::HttpsClient {
         result.response.body_skipped = true;
       }
     }
-    return queue_.push([done = std::move(done), result]() mutable { done(std::move(result)); });
+    auto answer = [done = std::move(done), result]() mutable { done(std::move(result)); };
+    return held.count(request.host) ? queue_.pushHeld(std::move(answer)) : queue_.push(std::move(answer));
   }
 
  private:

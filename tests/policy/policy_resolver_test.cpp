@@ -3,8 +3,8 @@
 // fake fetcher, manual time.
 #include "cache/memory_policy_store.hpp"
 #include "cache/record_codec.hpp"
-#include "daemon/policy_resolver.hpp"
-#include "daemon/policy_service.hpp"
+#include "policy/policy_resolver.hpp"
+#include "policy/policy_service.hpp"
 #include "sts/policy_parser.hpp"
 #include "tests/fakes/fake_network.hpp"
 #include "tests/fakes/manual_scheduler.hpp"
@@ -14,7 +14,7 @@
 #include <optional>
 
 using namespace mtasts;
-using namespace mtasts::daemon;
+using namespace mtasts::policy;
 using mtasts::postfix::PolicyAnswer;
 using mtasts::testing::FakeDnsClient;
 using mtasts::testing::FakeHttpsClient;

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace mtasts::daemon {
+namespace mtasts::policy {
 
 struct DiscoveryOutcome {
   enum class Status {
@@ -70,4 +70,4 @@ class PolicyResolver {
   ResolverOptions options_;
 };
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::policy

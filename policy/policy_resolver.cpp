@@ -1,4 +1,4 @@
-#include "daemon/policy_resolver.hpp"
+#include "policy/policy_resolver.hpp"
 
 #include "policy/policy_fetch.hpp"
 #include "sts/policy_parser.hpp"
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <memory>
 
-namespace mtasts::daemon {
+namespace mtasts::policy {
 namespace {
 
 // A fetch is two steps (address lookup, then HTTPS); this handle cancels whichever is
@@ -91,7 +91,7 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
   auto state = std::make_shared<FetchState>();
   state->done = std::move(done);
   const std::string host = "mta-sts." + domain;
-  policy::PolicyFetchRules rules;
+  PolicyFetchRules rules;
   rules.timeout = options_.fetch_timeout;
   rules.max_policy_size = options_.max_policy_size;
   rules.port = options_.https_port;
@@ -111,8 +111,8 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
       return;
     }
     auto addresses = answer.addresses;
-    live->https = policy::fetchPolicyDocument(https, host, answer.addresses, rules,
-                                              [weak, addresses](policy::PolicyDocument document) {
+    live->https = fetchPolicyDocument(https, host, answer.addresses, rules,
+                                              [weak, addresses](PolicyDocument document) {
       auto current = weak.lock();
       if (!current || current->cancelled) return;
       FetchOutcome outcome;
@@ -141,4 +141,4 @@ RequestHandle PolicyResolver::fetch(const std::string& domain,
   return std::make_unique<FetchHandle>(std::move(state));
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::policy

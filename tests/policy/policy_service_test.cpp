@@ -1,6 +1,6 @@
 // PolicyService against fake DNS, a fake fetcher, a memory store and manual time.
 #include "cache/memory_policy_store.hpp"
-#include "daemon/policy_service.hpp"
+#include "policy/policy_service.hpp"
 #include "tests/fakes/fake_network.hpp"
 #include "tests/fakes/log_capture.hpp"
 #include "tests/fakes/manual_scheduler.hpp"
@@ -12,7 +12,7 @@
 #include <optional>
 
 using namespace mtasts;
-using namespace mtasts::daemon;
+using namespace mtasts::policy;
 using mtasts::postfix::PolicyAnswer;
 using mtasts::testing::FakeDnsClient;
 using mtasts::testing::FakeHttpsClient;
