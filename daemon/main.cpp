@@ -48,13 +48,13 @@ const std::shared_ptr<spdlog::logger>& log() {
 
 server::ServerLimits serverLimits(const Settings& s) {
   server::ServerLimits limits;
-  limits.max_query_size = s.max_query_size;
-  limits.max_reply_size = s.max_reply_size;
-  limits.max_connections = s.max_connections;
-  limits.max_pipelined = s.max_pipelined;
-  limits.idle_timeout = s.idle_timeout;
-  limits.write_timeout = s.write_timeout;
-  limits.tlsrpt_map_names = s.tlsrpt_map_names;
+  limits.max_query_size = s.server.max_query_size;
+  limits.max_reply_size = s.server.max_reply_size;
+  limits.max_connections = s.server.max_connections;
+  limits.max_pipelined = s.server.max_pipelined;
+  limits.idle_timeout = s.server.idle_timeout;
+  limits.write_timeout = s.server.write_timeout;
+  limits.tlsrpt_map_names = s.server.tlsrpt_map_names;
   return limits;
 }
 
@@ -69,8 +69,8 @@ Result<Settings> loadSettings(const CommandLine& cli, std::vector<std::string>& 
 
 // -v raises the level to debug (never lowers a configured trace).
 void applyLogLevel(const Settings& settings, bool verbose) {
-  const bool keep = !verbose || settings.log_level == "trace" || settings.log_level == "debug";
-  setLogLevel(keep ? settings.log_level : "debug");
+  const bool keep = !verbose || settings.process.log_level == "trace" || settings.process.log_level == "debug";
+  setLogLevel(keep ? settings.process.log_level : "debug");
 }
 
 Result<void> ensureStateDir(const std::string& dir) {
@@ -115,8 +115,8 @@ class LateSource final : public postfix::PolicyLookup {
 
 // The privilege plan for the daemon; on refusal logs why and returns the exit code.
 std::optional<int> planOrExit(const Settings& settings, PrivilegePlan& plan, std::optional<UserIds>& target) {
-  if (!settings.user.empty()) {
-    auto ids = lookupUser(settings.user);
+  if (!settings.process.user.empty()) {
+    auto ids = lookupUser(settings.process.user);
     if (ids) {
       target = std::move(*ids);
     } else if (ids.error().code != ErrorCode::NotFound) {
@@ -124,7 +124,7 @@ std::optional<int> planOrExit(const Settings& settings, PrivilegePlan& plan, std
       return ExitOsError;
     }
   }
-  plan = planPrivileges(::geteuid(), settings.user, target, settings.allow_root);
+  plan = planPrivileges(::geteuid(), settings.process.user, target, settings.process.allow_root);
   if (plan.action == PrivilegeAction::Refuse) {
     log()->critical("{}", plan.message);
     return ExitConfig;
@@ -137,7 +137,7 @@ int run(const CommandLine& cli, Settings settings) {
   PrivilegePlan plan;
   std::optional<UserIds> target;
   if (auto code = planOrExit(settings, plan, target)) return *code;
-  if (auto ok = ensureStateDir(settings.state_dir); !ok) {
+  if (auto ok = ensureStateDir(settings.store.state_dir); !ok) {
     log()->critical("cannot use state directory error={}", escapeForLog(ok.error().detail));
     return ExitCantCreate;
   }
@@ -157,14 +157,14 @@ int run(const CommandLine& cli, Settings settings) {
   std::unique_ptr<PolicyStack> stack = std::move(*built);
   LateSource source;
   server::SocketmapServer server(base.get(), source, serverLimits(settings));
-  if (auto ok = server.listen(settings.listen, {settings.unix_socket_mode, settings.unix_socket_owner,
-                                                settings.unix_socket_group});
+  if (auto ok = server.listen(settings.server.listen, {settings.server.unix_socket_mode, settings.server.unix_socket_owner,
+                                                settings.server.unix_socket_group});
       !ok) {
     log()->critical("cannot listen error={}", escapeForLog(ok.error().detail));
     return ExitOsError;
   }
   if (plan.action == PrivilegeAction::Switch) {
-    if (auto ok = chownStateDir(settings.state_dir, *target); !ok) {
+    if (auto ok = chownStateDir(settings.store.state_dir, *target); !ok) {
       log()->critical("cannot use state directory error={}", escapeForLog(ok.error().detail));
       return ExitCantCreate;
     }
@@ -177,9 +177,9 @@ int run(const CommandLine& cli, Settings settings) {
   // The process's one LMDB environment (a process opens a state_dir once); every store
   // attaches to it. The map may start above the default cap when lmdb_map_size says so.
   cache::LmdbOptions store_options;
-  store_options.dir = settings.state_dir;
-  store_options.map_size = settings.lmdb_map_size;
-  store_options.max_map_size = std::max(store_options.max_map_size, settings.lmdb_map_size);
+  store_options.dir = settings.store.state_dir;
+  store_options.map_size = settings.store.lmdb_map_size;
+  store_options.max_map_size = std::max(store_options.max_map_size, settings.store.lmdb_map_size);
   auto env = cache::LmdbEnv::open(store_options);
   if (!env) {
     log()->critical("cannot open the state store error={}", escapeForLog(env.error().detail, 400));
@@ -203,7 +203,7 @@ int run(const CommandLine& cli, Settings settings) {
     }
     stopping = true;
     log()->info("stopping signal={}", signal);
-    server.shutdown(settings.shutdown_timeout, [&] {
+    server.shutdown(settings.server.shutdown_timeout, [&] {
       service.flushUsage();
       event_base_loopexit(base.get(), nullptr);
     });
@@ -227,7 +227,7 @@ int run(const CommandLine& cli, Settings settings) {
   };
   net::SignalHandlers signals(base.get(), on_stop, on_reload);
   log()->info("mtastsd started version={} listen={} state_dir={}", MTASTS_VERSION, joined(server.boundNames()),
-              settings.state_dir);
+              settings.store.state_dir);
   if (event_base_dispatch(base.get()) < 0) {
     log()->critical("event loop failed");
     return ExitOsError;
@@ -251,9 +251,9 @@ int runQueryCommand(const CommandLine& cli, const Settings& settings) {
   const QueryReport report = runQuery(base.get(), *(*stack)->resolver, cli.query_domain);
   QueryFormat format;
   format.json = cli.json;
-  format.strict_testing = settings.strict_testing;
-  format.max_reply_size = settings.max_reply_size;
-  if (!settings.tlsrpt_map_names.empty()) format.tlsrpt_map = settings.tlsrpt_map_names.front();
+  format.strict_testing = settings.policy.strict_testing;
+  format.max_reply_size = settings.server.max_reply_size;
+  if (!settings.server.tlsrpt_map_names.empty()) format.tlsrpt_map = settings.server.tlsrpt_map_names.front();
   std::cout << formatQueryReport(report, format);
   return queryExitCode(report);
 }
@@ -299,12 +299,12 @@ int mainImpl(int argc, char** argv) {
   if (!cli->query_domain.empty()) return runQueryCommand(*cli, *settings);
   if (cli->dump || !cli->purge_domain.empty() || cli->purge_all) {
     // Run as root, these would leave root-owned LMDB files the daemon user cannot open.
-    if (auto ok = switchToOwnerOf(settings->state_dir); !ok) {
+    if (auto ok = switchToOwnerOf(settings->store.state_dir); !ok) {
       std::cerr << "mtastsd: " << ok.error().detail << "\n";
       return ExitOsError;
     }
-    if (cli->dump) return runDump(settings->state_dir, cli->json);
-    return runPurge(settings->state_dir, cli->purge_domain, cli->purge_all);
+    if (cli->dump) return runDump(settings->store.state_dir, cli->json);
+    return runPurge(settings->store.state_dir, cli->purge_domain, cli->purge_all);
   }
   return run(*cli, std::move(*settings));
 }

@@ -9,7 +9,7 @@
 namespace mtasts::daemon {
 namespace {
 
-UnixSeconds seconds(Settings::Ms ms) {
+UnixSeconds seconds(Ms ms) {
   return std::chrono::duration_cast<std::chrono::seconds>(ms).count();
 }
 
@@ -17,26 +17,26 @@ UnixSeconds seconds(Settings::Ms ms) {
 
 ResolverOptions resolverOptions(const Settings& s) {
   ResolverOptions o;
-  o.fetch_timeout = s.fetch_timeout;
-  o.max_policy_size = s.max_policy_size;
+  o.fetch_timeout = s.policy.fetch_timeout;
+  o.max_policy_size = s.policy.max_policy_size;
   return o;
 }
 
 PolicyServiceOptions policyServiceOptions(const Settings& s) {
   PolicyServiceOptions o;
-  o.strict_testing = s.strict_testing;
-  o.query_wait_timeout = s.query_wait_timeout;
-  o.on_resolve_timeout = s.on_resolve_timeout == OnResolveTimeout::Temp
+  o.strict_testing = s.policy.strict_testing;
+  o.query_wait_timeout = s.policy.query_wait_timeout;
+  o.on_resolve_timeout = s.policy.on_resolve_timeout == OnResolveTimeout::Temp
                              ? PolicyServiceOptions::OnTimeout::Temp
                              : PolicyServiceOptions::OnTimeout::NotFound;
-  o.txt_check_interval = seconds(s.txt_check_interval);
-  o.refresh_interval = seconds(s.refresh_interval);
-  o.max_idle = seconds(s.max_idle);
-  o.negative_ttl = seconds(s.negative_ttl);
-  o.failure_ttl = seconds(s.failure_ttl);
-  o.fetch_retry_interval = seconds(s.fetch_retry_interval);
-  o.usage_flush_interval = s.usage_flush_interval;
-  o.sweep_interval = s.sweep_interval;
+  o.txt_check_interval = seconds(s.policy.txt_check_interval);
+  o.refresh_interval = seconds(s.policy.refresh_interval);
+  o.max_idle = seconds(s.policy.max_idle);
+  o.negative_ttl = seconds(s.policy.negative_ttl);
+  o.failure_ttl = seconds(s.policy.failure_ttl);
+  o.fetch_retry_interval = seconds(s.policy.fetch_retry_interval);
+  o.usage_flush_interval = s.policy.usage_flush_interval;
+  o.sweep_interval = s.policy.sweep_interval;
   return o;
 }
 
@@ -73,14 +73,14 @@ Result<std::unique_ptr<PolicyStack>> makePolicyStack(event_base* base, const Set
   auto stack = std::make_unique<PolicyStack>();
   stack->base = base;
   net::DnsOptions dns_options;
-  dns_options.servers = settings.dns_servers;
-  dns_options.timeout = settings.dns_timeout;
+  dns_options.servers = settings.dns.dns_servers;
+  dns_options.timeout = settings.dns.dns_timeout;
   auto dns = net::GetdnsDnsClient::create(base, dns_options);
   if (!dns) return Unexpected{std::move(dns).error()};
   stack->dns = std::move(*dns);
 
   net::HttpsClientOptions https_options;
-  https_options.ca_file = settings.ca_file;
+  https_options.ca_file = settings.https.ca_file;
   auto https = net::OpensslHttpsClient::create(base, https_options);
   if (!https) return Unexpected{std::move(https).error()};
   stack->https = std::move(*https);
