@@ -180,6 +180,7 @@ void Listener::acceptTrampoline(evconnlistener*, int fd, sockaddr* sa, int len, 
   // Owned from here on: whoever holds the UniqueFd when an exception unwinds closes it,
   // once (the callee, if it took it; this frame otherwise).
   UniqueFd owned(fd);
+  if (!self->on_accept_) return;  // nobody takes connections yet: closed
   (void)callGuarded("server", "accept", [&] { self->on_accept_(std::move(owned), sockaddrToString(sa, len)); });
 }
 

@@ -49,6 +49,10 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
+  // Who takes accepted sockets from now on (a listener bound before its user exists,
+  // e.g. before the privilege drop, gets it later). Without one, sockets are closed.
+  void setAcceptFn(AcceptFn on_accept) { on_accept_ = std::move(on_accept); }
+
   // The bound address: "127.0.0.1:41234", "[::1]:8461", "unix:/run/x.sock".
   const std::string& boundName() const { return bound_name_; }
   std::uint16_t boundPort() const { return bound_port_; }

@@ -68,18 +68,35 @@ void SocketmapServer::sendTrampoline(int, short, void* arg) noexcept {
 
 Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
                                      const net::UnixSocketOptions& unix_options) {
-  ensureFileLimit();
+  auto bound = bindListeners(base_, specs, unix_options, limits_);
+  if (!bound) return Unexpected{std::move(bound).error()};
+  adoptListeners(std::move(*bound));
+  return {};
+}
+
+Result<SocketmapServer::BoundListeners> SocketmapServer::bindListeners(event_base* base,
+                                                                       const std::vector<std::string>& specs,
+                                                                       const net::UnixSocketOptions& unix_options,
+                                                                       const ServerLimits& limits) {
+  BoundListeners out;
+  out.connection_cap = raiseFileLimitFor(limits.max_connections);
   for (const auto& spec : specs) {
     auto address = net::parseListenAddress(spec);
     if (!address) return Unexpected{std::move(address).error()};
-    auto listener = net::Listener::open(base_, *address, unix_options, [this](net::UniqueFd fd, std::string peer) {
-      accept(std::move(fd), std::move(peer));
-    });
+    auto listener = net::Listener::open(base, *address, unix_options, nullptr);
     if (!listener) return Unexpected{std::move(listener).error()};
     log()->info("listening address={}", (*listener)->boundName());
-    listeners_.push_back(std::move(*listener));
+    out.listeners.push_back(std::move(*listener));
   }
-  return {};
+  return out;
+}
+
+void SocketmapServer::adoptListeners(BoundListeners bound) {
+  fd_connection_cap_ = bound.connection_cap;
+  for (auto& listener : bound.listeners) {
+    listener->setAcceptFn([this](net::UniqueFd fd, std::string peer) { accept(std::move(fd), std::move(peer)); });
+    listeners_.push_back(std::move(listener));
+  }
 }
 
 std::vector<std::string> SocketmapServer::boundNames() const {
@@ -102,23 +119,25 @@ void SocketmapServer::updateLimits(ServerLimits limits) {
 
 // Without this a distribution's default soft limit (1024) silently caps the daemon far
 // below max_connections, and accept() failing with EMFILE is worse than a clean close.
-void SocketmapServer::ensureFileLimit() {
-  const std::size_t wanted = limits_.max_connections + ReservedFds;
+std::size_t SocketmapServer::raiseFileLimitFor(std::size_t max_connections) {
+  const std::size_t wanted = max_connections + ReservedFds;
   auto limit = net::raiseFileLimit(wanted);
   if (!limit) {
     log()->warn("cannot read RLIMIT_NOFILE error={}", escapeForLog(limit.error().detail));
-    return;
+    return SIZE_MAX;
   }
   if (*limit >= wanted) {
-    fd_connection_cap_ = SIZE_MAX;
-    log()->debug("RLIMIT_NOFILE soft limit={} max_connections={}", *limit, limits_.max_connections);
-    return;
+    log()->debug("RLIMIT_NOFILE soft limit={} max_connections={}", *limit, max_connections);
+    return SIZE_MAX;
   }
-  fd_connection_cap_ = *limit > 2 * ReservedFds ? *limit - ReservedFds : *limit / 2;
+  const std::size_t cap = *limit > 2 * ReservedFds ? *limit - ReservedFds : *limit / 2;
   log()->warn("RLIMIT_NOFILE too low for max_connections, capping connections limit={} wanted={} "
               "max_connections={} connection_cap={}",
-              *limit, wanted, limits_.max_connections, fd_connection_cap_);
+              *limit, wanted, max_connections, cap);
+  return cap;
 }
+
+void SocketmapServer::ensureFileLimit() { fd_connection_cap_ = raiseFileLimitFor(limits_.max_connections); }
 
 void SocketmapServer::accept(net::UniqueFd fd, std::string peer) {
   if (draining_) return;  // closes fd

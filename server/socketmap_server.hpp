@@ -46,9 +46,19 @@ class SocketmapServer {
   SocketmapServer(const SocketmapServer&) = delete;
   SocketmapServer& operator=(const SocketmapServer&) = delete;
 
-  // Binds one listener per entry ("inet:HOST:PORT", "unix:/path"); error names the entry.
-  // First raises RLIMIT_NOFILE to what max_connections needs (see ensureFileLimit).
+  // Binds one listener per entry ("inet:HOST:PORT", "unix:/path") and serves on them;
+  // error names the entry. First raises RLIMIT_NOFILE to what max_connections needs.
   Result<void> listen(const std::vector<std::string>& specs, const net::UnixSocketOptions& unix_options);
+  // The same in two steps, for a daemon that binds as root before it drops privileges and
+  // builds the server after: bindListeners() raises RLIMIT_NOFILE (beyond the hard limit
+  // only as root) and binds; the server then serves on what it adopts.
+  struct BoundListeners {
+    std::vector<std::unique_ptr<net::Listener>> listeners;
+    std::size_t connection_cap = SIZE_MAX;  // max_connections, lowered to what RLIMIT_NOFILE allows
+  };
+  static Result<BoundListeners> bindListeners(event_base* base, const std::vector<std::string>& specs,
+                                              const net::UnixSocketOptions& unix_options, const ServerLimits& limits);
+  void adoptListeners(BoundListeners bound);
   // Bound names in listen order ("127.0.0.1:41234"), and ports (0 for unix).
   std::vector<std::string> boundNames() const;
   std::vector<std::uint16_t> boundPorts() const;
@@ -80,6 +90,8 @@ class SocketmapServer {
   void cancelSend(SocketmapConnection* connection);
   static void sendTrampoline(int, short, void* arg) noexcept;
   void ensureFileLimit();
+  // RLIMIT_NOFILE for max_connections; returns the connection cap it allows.
+  static std::size_t raiseFileLimitFor(std::size_t max_connections);
   static void shutdownTimerTrampoline(int, short, void* arg) noexcept;
 
   // One read buffer for every connection (one thread): a connection keeps only the bytes

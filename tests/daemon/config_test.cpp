@@ -244,13 +244,44 @@ TEST_CASE("command line options are parsed like a Postfix daemon's") {
   CHECK(cli->config_path_given);
   CHECK(cli->overrides == std::vector<std::string>{"a=1", "b=2"});
   CHECK(cli->verbose);
-  CHECK(cli->check_config);
+  CHECK(cli->command == Command::CheckConfig);
   auto defaults = parseCommandLine({});
   REQUIRE(defaults.has_value());
   CHECK(defaults->config_path == DefaultConfigPath);
   CHECK_FALSE(defaults->config_path_given);
+  CHECK(defaults->command == Command::Run);
   CHECK_FALSE(parseCommandLine({"-o"}).has_value());
   CHECK_FALSE(parseCommandLine({"--bogus"}).has_value());
+}
+
+TEST_CASE("each invocation is one command; --help and --version win, acting commands exclude each other") {
+  struct Case { std::vector<std::string> args; bool ok; Command command; std::string domain; };
+  const Case cases[] = {
+      {{}, true, Command::Run, ""},
+      {{"--query", "a.test", "--json"}, true, Command::Query, "a.test"},
+      {{"--dump", "--json"}, true, Command::Dump, ""},
+      {{"--purge", "b.test"}, true, Command::Purge, "b.test"},
+      {{"--purge-all"}, true, Command::PurgeAll, ""},
+      {{"--check-config", "--check-config"}, true, Command::CheckConfig, ""},
+      {{"--version", "--dump"}, true, Command::Version, ""},
+      {{"--dump", "--help"}, true, Command::Help, ""},
+      {{"--print-config-table-roff"}, true, Command::PrintConfigTableRoff, ""},
+      {{"--dump", "--purge-all"}, false, Command::Run, ""},
+      {{"--help", "--query", "a.test", "--check-config"}, false, Command::Run, ""},
+      {{"--json"}, false, Command::Run, ""},
+      {{"--purge", "b.test", "--json"}, false, Command::Run, ""},
+      {{"--query"}, false, Command::Run, ""},
+  };
+  for (const auto& c : cases) {
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    CAPTURE(joined);
+    auto cli = parseCommandLine(c.args);
+    REQUIRE(cli.has_value() == c.ok);
+    if (!c.ok) continue;
+    CHECK(cli->command == c.command);
+    CHECK(cli->domain == c.domain);
+  }
 }
 
 TEST_CASE("a missing config file is empty only when it was not asked for") {

@@ -1,0 +1,15 @@
+// The commands of mtastsd, dispatched in one place: runCommandLine() parses the arguments,
+// finds the command's row in the dispatch table (commands.cpp) and runs it. A row says
+// whether the command needs the configuration and whether it is the daemon, which holds its
+// signals through start-up (net/signals.hpp); every other command gets the default actions
+// back at once. Returns the process exit code (sysexits.h, see cli.hpp). Main thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mtasts::daemon {
+
+int runCommandLine(const std::vector<std::string>& args);
+
+}  // namespace mtasts::daemon
