@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "common/result.hpp"
+#include "common/scheduler.hpp"
 #include "daemon/component.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/settings.hpp"
@@ -28,7 +29,6 @@
 struct event_base;
 
 namespace mtasts {
-class Scheduler;
 namespace cache {
 class LmdbEnv;
 }

@@ -33,7 +33,8 @@ Result<void> ServerComponent::bind() {
 }
 
 Result<void> ServerComponent::start() {
-  server_ = std::make_unique<server::SocketmapServer>(runtime_.base(), policy_.lookup(), serverLimits(settings_));
+  server_ = std::make_unique<server::SocketmapServer>(runtime_.base(), runtime_.scheduler(), policy_.lookup(),
+                                                      serverLimits(settings_));
   if (bound_) server_->adoptListeners(std::move(*bound_));
   bound_.reset();
   return {};

@@ -3,7 +3,6 @@
 #include "common/log.hpp"
 #include "server/socketmap_server.hpp"
 #include "net/callback_guard.hpp"
-#include "net/timeval.hpp"
 #include "postfix/netstring.hpp"
 
 #include <event2/event.h>
@@ -36,10 +35,9 @@ SocketmapConnection::SocketmapConnection(SocketmapServer& server, net::UniqueFd 
   event_base* base = server_.base_;
   read_event_ = event_new(base, fd_.get(), EV_READ | EV_PERSIST, &SocketmapConnection::readTrampoline, this);
   write_event_ = event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, &SocketmapConnection::writeTrampoline, this);
-  idle_timer_ = evtimer_new(base, &SocketmapConnection::idleTrampoline, this);
   resume_event_ = event_new(base, -1, 0, &SocketmapConnection::resumeTrampoline, this);
-  if (!read_event_ || !write_event_ || !idle_timer_ || !resume_event_) {
-    for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
+  if (!read_event_ || !write_event_ || !resume_event_) {
+    for (event* e : {read_event_, write_event_, resume_event_})
       if (e) event_free(e);
     throw std::bad_alloc();  // fd_ closes the socket
   }
@@ -51,7 +49,9 @@ SocketmapConnection::SocketmapConnection(SocketmapServer& server, net::UniqueFd 
 SocketmapConnection::~SocketmapConnection() {
   if (send_queued_) server_.cancelSend(this);
   slots_.clear();  // cancels outstanding lookups before anything else goes away
-  for (event* e : {read_event_, write_event_, idle_timer_, resume_event_})
+  idle_timer_.reset();
+  write_timer_.reset();
+  for (event* e : {read_event_, write_event_, resume_event_})
     if (e) event_free(e);
 }
 
@@ -76,11 +76,20 @@ void SocketmapConnection::setReading(bool on) {
     event_del(read_event_);
 }
 
-void SocketmapConnection::markIdleFromNow() { idle_since_ = std::chrono::steady_clock::now(); }
+void SocketmapConnection::markIdleFromNow() { idle_since_ = server_.scheduler_.monotonicNow(); }
 
-void SocketmapConnection::armIdleTimer(std::chrono::steady_clock::duration after) {
-  const timeval tv = net::toTimeval(after);
-  evtimer_add(idle_timer_, &tv);
+// A timer's callback is one more way into the connection, with the trampolines' shape:
+// guarded, and closing (its last action) when the handler says so or throws.
+void SocketmapConnection::armIdleTimer(std::chrono::milliseconds after) {
+  idle_timer_ = server_.scheduler_.schedule(after, [this] {
+    dispatch(this, [](SocketmapConnection& c) { return c.onIdleTimer(); });
+  });
+}
+
+void SocketmapConnection::armWriteTimer(std::chrono::milliseconds after) {
+  write_timer_ = server_.scheduler_.schedule(after, [this] {
+    dispatch(this, [](SocketmapConnection& c) { return c.onWriteTimer(); });
+  });
 }
 
 // Decodes every complete request in `input` (the server's read buffer, or partial_ with
@@ -232,16 +241,13 @@ void SocketmapConnection::writeOut(std::string_view framed) {
   unsent_.append(framed.substr(sent));
   if (!writing_) {
     writing_ = true;
-    const timeval tv = net::toTimeval(server_.limits_.write_timeout);
-    event_add(write_event_, &tv);  // persistent: the timeout restarts after each write
+    event_add(write_event_, nullptr);
+    wrote_at_ = server_.scheduler_.monotonicNow();
+    armWriteTimer(server_.limits_.write_timeout);
   }
 }
 
-bool SocketmapConnection::onWrite(short what) {
-  if (what & EV_TIMEOUT) {
-    log()->warn("closing connection: write timeout peer={} unsent={}", peer_, outputLength());
-    return false;
-  }
+bool SocketmapConnection::onWrite() {
   const ssize_t n = ::send(fd_.get(), unsent_.data() + unsent_start_, outputLength(), MSG_NOSIGNAL | MSG_DONTWAIT);
   if (n < 0) {
     if (wouldBlock(errno)) return true;
@@ -249,15 +255,30 @@ bool SocketmapConnection::onWrite(short what) {
     return false;
   }
   unsent_start_ += static_cast<std::size_t>(n);
+  if (n > 0) wrote_at_ = server_.scheduler_.monotonicNow();  // the timeout restarts after each write
   if (outputLength() > 0) return true;
   unsent_.clear();
   unsent_start_ = 0;
   if (unsent_.capacity() > KeepUnsentCapacity) unsent_.shrink_to_fit();
   writing_ = false;
   event_del(write_event_);
+  write_timer_.reset();
   if (finishedDraining()) return false;
   updateFlowControl();
   return true;
+}
+
+// Like the idle timer: armed once per blocked period, it sleeps again for what is left
+// when writes made progress since, and closes when none did for write_timeout.
+bool SocketmapConnection::onWriteTimer() {
+  if (!writing_) return true;
+  const auto stalled_for = server_.scheduler_.monotonicNow() - wrote_at_;
+  if (stalled_for < server_.limits_.write_timeout) {
+    armWriteTimer(server_.limits_.write_timeout - stalled_for);
+    return true;
+  }
+  log()->warn("closing connection: write timeout peer={} unsent={}", peer_, outputLength());
+  return false;
 }
 
 void SocketmapConnection::updateFlowControl() {
@@ -311,13 +332,13 @@ bool SocketmapConnection::onResume() {
 // The timer stays armed; activity only moves idle_since_, and the timer, when it fires,
 // either closes the connection or sleeps for what is left of the idle period.
 bool SocketmapConnection::onIdleTimer() {
-  const auto idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(server_.limits_.idle_timeout);
+  const auto idle_timeout = server_.limits_.idle_timeout;
   // A request in flight is not idle; unsent replies are write_timeout's business.
   if (!slots_.empty() || outputLength() > 0) {
     armIdleTimer(idle_timeout);
     return true;
   }
-  const auto idle_for = std::chrono::steady_clock::now() - idle_since_;
+  const auto idle_for = server_.scheduler_.monotonicNow() - idle_since_;
   if (idle_for < idle_timeout) {
     armIdleTimer(idle_timeout - idle_for);
     return true;
@@ -330,8 +351,9 @@ bool SocketmapConnection::onIdleTimer() {
   return false;
 }
 
-// The one shape of every libevent callback of a connection: run the handler under the
-// guard; false, or an exception (logged by the guard), closes the connection, last.
+// The one shape of every callback into a connection (libevent's and the scheduler's): run
+// the handler under the guard; false, or an exception (logged by the guard), closes the
+// connection, as the last action.
 template <typename Handler>
 void SocketmapConnection::dispatch(void* arg, Handler handler) noexcept {
   auto* self = static_cast<SocketmapConnection*>(arg);
@@ -343,14 +365,11 @@ void SocketmapConnection::dispatch(void* arg, Handler handler) noexcept {
 void SocketmapConnection::readTrampoline(int, short, void* arg) noexcept {
   dispatch(arg, [](SocketmapConnection& c) { return c.onRead(); });
 }
-void SocketmapConnection::writeTrampoline(int, short what, void* arg) noexcept {
-  dispatch(arg, [what](SocketmapConnection& c) { return c.onWrite(what); });
+void SocketmapConnection::writeTrampoline(int, short, void* arg) noexcept {
+  dispatch(arg, [](SocketmapConnection& c) { return c.onWrite(); });
 }
 void SocketmapConnection::resumeTrampoline(int, short, void* arg) noexcept {
   dispatch(arg, [](SocketmapConnection& c) { return c.onResume(); });
-}
-void SocketmapConnection::idleTrampoline(int, short, void* arg) noexcept {
-  dispatch(arg, [](SocketmapConnection& c) { return c.onIdleTimer(); });
 }
 
 }  // namespace mtasts::server

@@ -4,9 +4,11 @@
 // destroying the connection cancels its waits. Structural work (flushing, closing) only
 // happens in this connection's own libevent callbacks, never inside a PolicyLookup
 // callback, so a lookup may deliver answers from anywhere on the loop.
-// Timeouts: idle_timeout runs while no request is in flight, from the last reply or from
-// the first byte of a request, and is not reset by further partial input (a trickling
-// client cannot hold a connection); write_timeout covers replies the peer does not read.
+// Timeouts run on the server's Scheduler (manual time in tests): idle_timeout runs while no
+// request is in flight, from the last reply or from the first byte of a request, and is not
+// reset by further partial input (a trickling client cannot hold a connection);
+// write_timeout covers replies the peer does not read, from the last write that made
+// progress. Both timers stay armed: activity only moves a timestamp.
 // I/O is plain recv/send on the non-blocking socket: complete requests are decoded in
 // place from the server's read buffer, only a partial request is copied and kept.
 #pragma once
@@ -58,7 +60,6 @@ class SocketmapConnection {
 
   static void readTrampoline(int, short, void* arg) noexcept;
   static void writeTrampoline(int, short what, void* arg) noexcept;
-  static void idleTrampoline(int, short, void* arg) noexcept;
   static void resumeTrampoline(int, short, void* arg) noexcept;
   template <typename Handler>
   static void dispatch(void* arg, Handler handler) noexcept;
@@ -67,7 +68,8 @@ class SocketmapConnection {
   // its last action); so does a failed send, through io_failed_.
   bool processInput(std::string_view input);
   bool onRead();
-  bool onWrite(short what);
+  bool onWrite();
+  bool onWriteTimer();
   bool onResume();
   bool onIdleTimer();
   void startRequest(std::string_view payload);
@@ -79,7 +81,8 @@ class SocketmapConnection {
   void updateFlowControl();
   void setReading(bool on);
   void markIdleFromNow();
-  void armIdleTimer(std::chrono::steady_clock::duration after);
+  void armIdleTimer(std::chrono::milliseconds after);
+  void armWriteTimer(std::chrono::milliseconds after);
   bool finishedDraining() const;
   std::size_t outputLength() const { return unsent_.size() - unsent_start_; }
   void closeSelf();
@@ -95,11 +98,14 @@ class SocketmapConnection {
   std::string unsent_;        // replies the socket did not take yet, from unsent_start_
   std::size_t unsent_start_ = 0;
   event* read_event_ = nullptr;
-  event* write_event_ = nullptr;  // pending while unsent_ is not empty, with write_timeout
-  event* idle_timer_ = nullptr;   // always pending; fires and looks at idle_since_
+  event* write_event_ = nullptr;  // pending while unsent_ is not empty
   event* resume_event_ = nullptr;
-  // Start of the current idle period; moving it costs no timer operation per request.
-  std::chrono::steady_clock::time_point idle_since_;
+  RequestHandle idle_timer_;   // always pending; fires and looks at idle_since_
+  RequestHandle write_timer_;  // pending while unsent_ is not empty; looks at wrote_at_
+  // Start of the current idle period (scheduler time); moving it costs no timer operation
+  // per request.
+  std::chrono::milliseconds idle_since_{0};
+  std::chrono::milliseconds wrote_at_{0};  // last write that made progress (scheduler time)
   bool reading_ = false;
   bool reading_paused_ = false;
   bool writing_ = false;

@@ -3,7 +3,6 @@
 #include "common/log.hpp"
 #include "server/socketmap_connection.hpp"
 #include "net/callback_guard.hpp"
-#include "net/timeval.hpp"
 
 #include <event2/event.h>
 #include <event2/util.h>
@@ -26,8 +25,9 @@ constexpr std::size_t ReservedFds = 256;
 
 }  // namespace
 
-SocketmapServer::SocketmapServer(event_base* base, postfix::PolicyLookup& lookup, ServerLimits limits)
-    : base_(base), lookup_(lookup), limits_(std::move(limits)) {
+SocketmapServer::SocketmapServer(event_base* base, Scheduler& scheduler, postfix::PolicyLookup& lookup,
+                                 ServerLimits limits)
+    : base_(base), scheduler_(scheduler), lookup_(lookup), limits_(std::move(limits)) {
   send_event_ = event_new(base_, -1, 0, &SocketmapServer::sendTrampoline, this);
   if (!send_event_) throw std::bad_alloc();
 }
@@ -35,7 +35,7 @@ SocketmapServer::SocketmapServer(event_base* base, postfix::PolicyLookup& lookup
 SocketmapServer::~SocketmapServer() {
   listeners_.clear();
   connections_.clear();  // each connection cancels its outstanding lookups
-  if (shutdown_timer_) event_free(shutdown_timer_);
+  shutdown_timer_.reset();
   event_free(send_event_);
 }
 
@@ -145,8 +145,8 @@ void SocketmapServer::accept(net::UniqueFd fd, std::string peer) {
     fd.reset();
     ++rejected_total_;
     ++rejected_since_log_;
-    const auto now = std::chrono::steady_clock::now();
-    if (last_reject_log_ == std::chrono::steady_clock::time_point{} || now - last_reject_log_ >= RejectLogInterval) {
+    const auto now = scheduler_.monotonicNow();
+    if (!last_reject_log_ || now - *last_reject_log_ >= RejectLogInterval) {
       log()->warn("connection limit reached, closing new connections max_connections={} rejected={} peer={}",
                   connectionCap(), rejected_since_log_, peer);
       rejected_since_log_ = 0;
@@ -191,29 +191,25 @@ void SocketmapServer::shutdown(std::chrono::milliseconds timeout, std::function<
     auto it = connections_.find(raw);
     if (it != connections_.end()) connections_.erase(it);
   }
-  if (!shutdown_timer_) shutdown_timer_ = evtimer_new(base_, &SocketmapServer::shutdownTimerTrampoline, this);
-  const timeval tv = net::toTimeval(timeout);
-  evtimer_add(shutdown_timer_, &tv);
+  shutdown_timer_ = scheduler_.schedule(timeout, [this] { onShutdownTimeout(); });
   checkShutdownDone();
 }
 
 void SocketmapServer::checkShutdownDone() {
   if (!connections_.empty() || !shutdown_done_) return;
-  evtimer_del(shutdown_timer_);
+  shutdown_timer_.reset();
   auto done = std::move(shutdown_done_);
   shutdown_done_ = nullptr;
   (void)net::callGuarded("server", "shutdown callback", done);
 }
 
-void SocketmapServer::shutdownTimerTrampoline(int, short, void* arg) noexcept {
-  auto* self = static_cast<SocketmapServer*>(arg);
-  if (!self->shutdown_done_) return;
-  log()->warn("shutdown timeout, closing connections with requests in flight connections={}",
-              self->connections_.size());
-  auto done = std::move(self->shutdown_done_);
-  self->shutdown_done_ = nullptr;
-  self->connections_.clear();
-  (void)net::callGuarded("server", "shutdown callback", done);
+void SocketmapServer::onShutdownTimeout() {
+  if (!shutdown_done_) return;
+  log()->warn("shutdown timeout, closing connections with requests in flight connections={}", connections_.size());
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  connections_.clear();
+  (void)net::callGuarded("server", "shutdown callback", done);  // last: may destroy *this
 }
 
 }  // namespace mtasts::server

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "common/scheduler.hpp"
 #include "net/c_handles.hpp"
 #include "net/listener.hpp"
 #include "postfix/policy_answer.hpp"
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,7 +43,8 @@ class SocketmapConnection;
 
 class SocketmapServer {
  public:
-  SocketmapServer(event_base* base, postfix::PolicyLookup& lookup, ServerLimits limits);
+  // Timeouts (idle, write, shutdown) run on `scheduler`, which must outlive the server.
+  SocketmapServer(event_base* base, Scheduler& scheduler, postfix::PolicyLookup& lookup, ServerLimits limits);
   ~SocketmapServer();
   SocketmapServer(const SocketmapServer&) = delete;
   SocketmapServer& operator=(const SocketmapServer&) = delete;
@@ -92,13 +95,14 @@ class SocketmapServer {
   void ensureFileLimit();
   // RLIMIT_NOFILE for max_connections; returns the connection cap it allows.
   static std::size_t raiseFileLimitFor(std::size_t max_connections);
-  static void shutdownTimerTrampoline(int, short, void* arg) noexcept;
+  void onShutdownTimeout();
 
   // One read buffer for every connection (one thread): a connection keeps only the bytes
   // of an incomplete request, so an idle connection holds no buffer.
   static constexpr std::size_t ReadChunk = 16 * 1024;
   std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(ReadChunk);
   event_base* base_;
+  Scheduler& scheduler_;
   postfix::PolicyLookup& lookup_;
   ServerLimits limits_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
@@ -108,11 +112,11 @@ class SocketmapServer {
   event* send_event_ = nullptr;
   bool draining_ = false;
   std::function<void()> shutdown_done_;
-  event* shutdown_timer_ = nullptr;
+  RequestHandle shutdown_timer_;
   std::size_t fd_connection_cap_ = SIZE_MAX;
   std::uint64_t rejected_total_ = 0;
   std::uint64_t rejected_since_log_ = 0;
-  std::chrono::steady_clock::time_point last_reject_log_{};
+  std::optional<std::chrono::milliseconds> last_reject_log_;  // scheduler time
 };
 
 }  // namespace mtasts::server

@@ -1,9 +1,12 @@
 // SocketmapServer on a real event_base, listening on 127.0.0.1 port 0, with a fake
-// PolicyLookup the test controls (answers synchronously, later on command, or never).
-// The loop runs only in short bounded steps (runUntil), never with sleeps.
+// PolicyLookup the test controls (answers synchronously, later on command, or never) and
+// its timeouts on a ManualScheduler: time moves only when a test says so. The loop runs only
+// in short bounded steps (runUntil until something happens, settle() to show that nothing
+// does), never with sleeps.
 #include "server/socketmap_connection.hpp"
 #include "server/socketmap_server.hpp"
 #include "postfix/netstring.hpp"
+#include "tests/fakes/manual_scheduler.hpp"
 
 #include <doctest/doctest.h>
 #include <event2/event.h>
@@ -50,6 +53,12 @@ bool runUntil(event_base* base, const std::function<bool()>& done, std::chrono::
   }
   event_free(tick);
   return ok;
+}
+
+// Runs every loop event that is ready now, a few turns over: loopback delivers at once, so
+// whatever the server would do with what the clients sent has been done afterwards.
+void settle(event_base* base) {
+  for (int i = 0; i < 50; ++i) event_base_loop(base, EVLOOP_NONBLOCK);
 }
 
 std::string netstring(std::string_view payload) {
@@ -115,8 +124,11 @@ class FakeSource final : public postfix::PolicyLookup {
 
 class Client {
  public:
-  explicit Client(std::uint16_t port) {
+  explicit Client(std::uint16_t port, int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0) {  // before connect: it sets the window the server may fill
+      REQUIRE(::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) == 0);
+    }
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_port = htons(port);
@@ -145,6 +157,12 @@ class Client {
     }
   }
   bool hasReplies(std::size_t n) { poll(); return replies.size() >= n; }
+  // Reads (and drops) up to n bytes that have arrived: a slow reader.
+  std::size_t readSome(std::size_t n) {
+    std::string buf(n, '\0');
+    const ssize_t got = ::recv(fd_, buf.data(), n, MSG_DONTWAIT);
+    return got > 0 ? static_cast<std::size_t>(got) : 0;
+  }
   bool closed() { poll(); return closed_; }
   std::vector<std::string> replies;
 
@@ -155,7 +173,7 @@ class Client {
 };
 
 struct Fixture {
-  explicit Fixture(ServerLimits limits = {}) : server(base.get(), source, std::move(limits)) {
+  explicit Fixture(ServerLimits limits = {}) : server(base.get(), scheduler, source, std::move(limits)) {
     auto ok = server.listen({"inet:127.0.0.1:0"}, {});
     REQUIRE(ok.has_value());
     port = server.boundPorts().at(0);
@@ -164,7 +182,14 @@ struct Fixture {
   bool run(const std::function<bool()>& done, std::chrono::milliseconds limit = 2000ms) {
     return runUntil(base.get(), done, limit);
   }
+  void settle() { ::settle(base.get()); }
+  // Moves the server's time on, running the timers that come due, then lets the loop act.
+  void advance(std::chrono::milliseconds ms) {
+    scheduler.advance(ms);
+    settle();
+  }
   std::unique_ptr<event_base, BaseDeleter> base{event_base_new()};
+  testing::ManualScheduler scheduler;
   FakeSource source;
   SocketmapServer server;
   std::uint16_t port = 0;
@@ -178,7 +203,8 @@ TEST_CASE("replies keep request order when later requests complete first") {
   c.send(netstring("postfix later-a.test") + netstring("postfix sync.test") + netstring("postfix later-b.test"));
   REQUIRE(f.run([&] { return f.source.waits.size() == 2; }));
   f.source.answer(1, "enforce.test");
-  CHECK_FALSE(f.run([&] { return c.hasReplies(1); }, 50ms));  // the first is still waiting
+  f.settle();
+  CHECK_FALSE(c.hasReplies(1));  // the first is still waiting
   f.source.answer(0, "temp-first");
   REQUIRE(f.run([&] { return c.hasReplies(3); }));
   CHECK(c.replies == std::vector<std::string>{"TEMP temp-first", "NOTFOUND ",
@@ -257,12 +283,18 @@ TEST_CASE("an idle connection is closed but one waiting for an answer is not") {
   Client idle(f.port);
   Client busy(f.port);
   busy.request("postfix later.test");
-  REQUIRE(f.run([&] { return idle.closed(); }, 1000ms));
-  CHECK_FALSE(f.run([&] { return busy.closed(); }, 100ms));
+  REQUIRE(f.run([&] { return f.server.connectionCount() == 2 && f.source.waits.size() == 1; }));
+  f.advance(30ms);
+  REQUIRE(f.run([&] { return idle.closed(); }));
+  f.advance(100ms);
+  CHECK_FALSE(busy.closed());
   f.source.answer(0, "temp-late");
   REQUIRE(f.run([&] { return busy.hasReplies(1); }));
   CHECK(busy.replies[0] == "TEMP temp-late");
-  REQUIRE(f.run([&] { return busy.closed(); }, 1000ms));  // idle again after the reply
+  f.advance(29ms);
+  CHECK_FALSE(busy.closed());
+  f.advance(1ms);
+  REQUIRE(f.run([&] { return busy.closed(); }));  // idle again after the reply
 }
 
 TEST_CASE("bytes trickling into an unfinished request do not extend the idle deadline") {
@@ -273,12 +305,18 @@ TEST_CASE("bytes trickling into an unfinished request do not extend the idle dea
     CAPTURE(first);
     Client slow(f.port);
     slow.send(std::string(first));
+    REQUIRE(f.run([&] { return f.server.connectionCount() == 1; }));
+    f.settle();
     bool closed = false;
-    for (int i = 0; i < 40 && !closed; ++i) {  // one byte every 20 ms for up to 800 ms
-      closed = f.run([&] { return slow.closed(); }, 20ms);
+    int steps = 0;
+    for (; steps < 40 && !closed; ++steps) {  // one byte every 20 ms for up to 800 ms
+      f.advance(20ms);
+      closed = slow.closed();
       if (!closed) slow.send("x");
     }
     CHECK(closed);
+    if (first == "9999:") CHECK(steps == 3);  // at idle_timeout after the first byte
+    REQUIRE(f.run([&] { return f.server.connectionCount() == 0; }));
   }
 }
 
@@ -290,8 +328,36 @@ TEST_CASE("a client that keeps completing requests is never idle") {
   for (std::size_t i = 1; i <= 10; ++i) {  // 300 ms in all, a request every 30 ms
     busy.request("postfix [127.0.0.1]");
     REQUIRE(f.run([&] { return busy.hasReplies(i); }));
-    CHECK_FALSE(f.run([&] { return busy.closed(); }, 30ms));
+    f.advance(30ms);
+    CHECK_FALSE(busy.closed());
   }
+}
+
+TEST_CASE("a client that reads no replies is closed once writes made no progress for write_timeout") {
+  ServerLimits limits;
+  limits.write_timeout = 1000ms;
+  limits.tlsrpt_map_names = {"postfix-tlsrpt"};
+  Fixture f(limits);
+  for (int i = 0; i < 200; ++i) f.source.policy.lines.push_back({"x-ext" + std::to_string(i), std::string(400, 'v')});
+  Client c(f.port, 8192);
+  std::string batch;
+  for (int i = 0; i < 300; ++i) batch += netstring("postfix-tlsrpt enforce.test");  // ~25 MB of replies
+  c.send(batch);
+  REQUIRE(f.run([&] { return f.server.connectionCount() == 1; }));
+  f.settle();
+  f.advance(600ms);
+  // Progress at 600 ms restarts the clock: read enough that the server can write again
+  // (a socket turns writable only once a good part of its send buffer is free).
+  std::size_t read = 0;
+  for (int i = 0; i < 1000 && read < 4 * 1024 * 1024; ++i) {
+    read += c.readSome(256 * 1024);
+    f.settle();
+  }
+  REQUIRE(read >= 4 * 1024 * 1024);
+  f.advance(999ms);
+  CHECK(f.server.connectionCount() == 1);
+  f.advance(1ms);
+  CHECK(f.server.connectionCount() == 0);  // 1000 ms after the last progress
 }
 
 TEST_CASE("connections beyond max_connections are closed at once") {
@@ -327,7 +393,8 @@ TEST_CASE("reading pauses at max_pipelined requests in flight and resumes") {
   for (int i = 0; i < 5; ++i) batch += netstring("postfix later" + std::to_string(i) + ".test");
   c.send(batch);
   REQUIRE(f.run([&] { return f.source.waits.size() == 2; }));
-  CHECK_FALSE(f.run([&] { return f.source.waits.size() > 2; }, 50ms));
+  f.settle();
+  CHECK(f.source.waits.size() == 2);
   for (std::size_t i = 0; i < 5; ++i) {
     REQUIRE(f.run([&] { return f.source.waits.size() > i; }));
     f.source.answer(i, "temp" + std::to_string(i));
@@ -359,7 +426,10 @@ TEST_CASE("shutdown gives up on requests still in flight after the timeout") {
   REQUIRE(f.run([&] { return f.source.waits.size() == 1; }));
   bool done = false;
   f.server.shutdown(20ms, [&] { done = true; });
-  REQUIRE(f.run([&] { return done; }));
+  f.advance(19ms);
+  CHECK_FALSE(done);
+  f.advance(1ms);
+  CHECK(done);
   CHECK(f.source.waits[0]->cancelled);
 }
 
@@ -412,16 +482,17 @@ TEST_CASE("a unix listener replaces a stale socket file and applies its mode") {
     ::close(fd);
   }
   std::unique_ptr<event_base, BaseDeleter> base{event_base_new()};
+  testing::ManualScheduler scheduler;
   FakeSource source;
   {
-    SocketmapServer server(base.get(), source, {});
+    SocketmapServer server(base.get(), scheduler, source, {});
     auto ok = server.listen({"unix:" + path}, {0600, "", ""});
     CAPTURE(ok ? std::string() : ok.error().detail);
     REQUIRE(ok.has_value());
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
-    SocketmapServer second(base.get(), source, {});
+    SocketmapServer second(base.get(), scheduler, source, {});
     CHECK_FALSE(second.listen({"unix:" + path}, {}).has_value());  // someone listens there
   }
   struct stat st {};
@@ -433,8 +504,9 @@ TEST_CASE("a unix listener replaces a stale socket file and applies its mode") {
 // while the send loop still walked the server's queue (a use after free under ASan).
 TEST_CASE("a shutdown callback may destroy the server from the last reply's send") {
   std::unique_ptr<event_base, BaseDeleter> base{event_base_new()};
+  testing::ManualScheduler scheduler;
   FakeSource source;
-  auto server = std::make_unique<SocketmapServer>(base.get(), source, ServerLimits{});
+  auto server = std::make_unique<SocketmapServer>(base.get(), scheduler, source, ServerLimits{});
   REQUIRE(server->listen({"inet:127.0.0.1:0"}, {}).has_value());
   Client c(server->boundPorts().at(0));
   c.request("postfix later.test");
