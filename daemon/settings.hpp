@@ -1,8 +1,8 @@
 // Settings: the typed configuration, one section per component (server, policy) and per
 // shared resource of the Runtime (dns, https, store, process). A component reads only its
 // own section; its options struct is built from it in one function next to the component
-// (daemon/components.cpp). Plain values, no I/O; filled from the key table in
-// config_table.cpp by config.hpp's parser.
+// (serverLimits() in server_component.hpp, policyServiceOptions() in policy_component.hpp).
+// Plain values, no I/O; filled from the key table in config_table.cpp by config.hpp's parser.
 // A new component adds: a section struct here and its member in Settings, its keys in one
 // block at the end of config_table.cpp, and its line in the component list.
 #pragma once

@@ -12,15 +12,6 @@ std::string_view lookupPathName(LookupPath path) noexcept {
   return "?";
 }
 
-std::string_view cacheStateName(CacheState state) noexcept {
-  switch (state) {
-    case CacheState::Fresh: return "fresh";
-    case CacheState::Missing: return "missing";
-    case CacheState::Expired: return "expired";
-  }
-  return "?";
-}
-
 std::string_view resolveReasonName(ResolveReason reason) noexcept {
   switch (reason) {
     case ResolveReason::First: return "first";

@@ -74,7 +74,6 @@ struct ResolveEvent {
 };
 
 std::string_view lookupPathName(LookupPath path) noexcept;            // "cache-hit", ...
-std::string_view cacheStateName(CacheState state) noexcept;           // "fresh", ...
 std::string_view resolveReasonName(ResolveReason reason) noexcept;    // "first", ...
 std::string_view resolveOutcomeName(ResolveOutcome outcome) noexcept;  // "fetched", ...
 
@@ -88,7 +87,6 @@ class PolicyEvents {
 class PolicyEventsFanOut final : public PolicyEvents {
  public:
   void add(PolicyEvents& observer) { observers_.push_back(&observer); }
-  bool empty() const { return observers_.empty(); }
   void lookupAnswered(const LookupEvent& event) noexcept override {
     for (auto* o : observers_) o->lookupAnswered(event);
   }

@@ -69,7 +69,6 @@ class SocketmapServer {
   // Reload: new limits apply to new requests and new connections (a larger
   // max_connections raises RLIMIT_NOFILE again, up to the hard limit).
   void updateLimits(ServerLimits limits);
-  const ServerLimits& limits() const { return limits_; }
 
   // Graceful stop: close the listeners, close idle connections, let in-flight requests be
   // answered; done() runs once when the last connection closed or after timeout.

@@ -1,6 +1,6 @@
 // PolicyResolver's fetch limits and failure classes (RFC 8460 4.3.2), and the one
 // promise the cache gives it: a valid policy is stored, so it is fetched once. Fake DNS,
-// fake fetcher, manual time.
+// fake HTTPS client, manual time.
 #include "cache/memory_policy_store.hpp"
 #include "cache/record_codec.hpp"
 #include "policy/policy_resolver.hpp"
@@ -28,12 +28,12 @@ constexpr const char* Host = "mta-sts.good.test";
 struct World {
   FakeQueue queue;
   FakeDnsClient dns{queue};
-  FakeHttpsClient fetcher{queue};
+  FakeHttpsClient https{queue};
 
   World() { dns.setAddress(Host, "127.0.50.1"); }
 
   FetchOutcome fetch(const ResolverOptions& options = {}) {
-    PolicyResolver resolver(dns, fetcher, options);
+    PolicyResolver resolver(dns, https, options);
     std::optional<FetchOutcome> got;
     auto handle = resolver.fetch("good.test", [&](FetchOutcome o) { got = std::move(o); });
     queue.deliver();
@@ -74,8 +74,8 @@ TEST_CASE("the fetch limit is max_policy_size, never above the policy parser's o
     ResolverOptions options;
     options.max_policy_size = c.configured;
     w.fetch(options);
-    REQUIRE(w.fetcher.requests.size() == 1);
-    CHECK(w.fetcher.requests[0].max_body == c.want);
+    REQUIRE(w.https.requests.size() == 1);
+    CHECK(w.https.requests[0].max_body == c.want);
   }
 }
 
@@ -86,14 +86,14 @@ TEST_CASE("a fetch failure is a fetch error unless a policy document breaks the 
       {"grammar broken", "version: STSv1\nmode: Enforce\nmx: a.test\nmax_age: 5\n",
        TlsRptResultType::StsPolicyInvalid, "mode: unknown value"},
       {"trailing empty line", head + "\n", TlsRptResultType::StsPolicyInvalid, "empty line"},
-      // Only a fake fetcher can hand over more than the limit; it was never a policy document.
+      // Only a fake HTTPS client can hand over more than the limit; it was never a policy document.
       {"over the size limit", head + "x: " + std::string(sts::MaxPolicyBodyBytes, 'x') + "\n",
        TlsRptResultType::StsPolicyFetchError, "limit 65536"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
     World w;
-    w.fetcher.setBody(Host, c.body);
+    w.https.setBody(Host, c.body);
     FetchOutcome o = w.fetch();
     CAPTURE(o.detail);
     CHECK_FALSE(o.ok);
@@ -101,7 +101,7 @@ TEST_CASE("a fetch failure is a fetch error unless a policy document breaks the 
     CHECK(o.detail.find(c.detail) != std::string::npos);
   }
   World w;
-  w.fetcher.setFailure(Host, TlsRptResultType::StsPolicyFetchError, "media type is not text/plain: text/html");
+  w.https.setFailure(Host, TlsRptResultType::StsPolicyFetchError, "media type is not text/plain: text/html");
   CHECK(w.fetch().failure == TlsRptResultType::StsPolicyFetchError);
 }
 
@@ -113,8 +113,8 @@ TEST_CASE("a valid policy with as many mx lines as 64 KiB holds is stored and fe
   w.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=many;"}});
   std::string body = "version:STSv1\nmode:enforce\nmax_age:86400\nmx:mx.good.test\n";
   while (body.size() + 5 <= sts::MaxPolicyBodyBytes) body += "mx:a\n";
-  w.fetcher.setBody(Host, body);
-  PolicyResolver resolver(w.dns, w.fetcher, ResolverOptions{});
+  w.https.setBody(Host, body);
+  PolicyResolver resolver(w.dns, w.https, ResolverOptions{});
   PolicyService service(resolver, store, clock, scheduler, PolicyServiceOptions{});
   for (int i = 0; i < 4; ++i) {
     CAPTURE(i);
@@ -125,5 +125,5 @@ TEST_CASE("a valid policy with as many mx lines as 64 KiB holds is stored and fe
     CHECK(*kind == PolicyAnswer::Kind::Enforce);
   }
   CHECK(store.refused == 0);
-  CHECK(w.fetcher.fetches[Host] == 1);
+  CHECK(w.https.fetches[Host] == 1);
 }

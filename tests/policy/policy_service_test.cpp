@@ -1,4 +1,4 @@
-// PolicyService against fake DNS, a fake fetcher, a memory store and manual time.
+// PolicyService against fake DNS, a fake HTTPS client, a memory store and manual time.
 #include "cache/memory_policy_store.hpp"
 #include "policy/policy_service.hpp"
 #include "tests/fakes/fake_network.hpp"
@@ -65,9 +65,9 @@ struct Fixture {
   ManualScheduler scheduler;
   FakeQueue queue;
   FakeDnsClient dns{queue};
-  FakeHttpsClient fetcher{queue};
+  FakeHttpsClient https{queue};
   FaultyStore store;
-  PolicyResolver resolver{dns, fetcher, ResolverOptions{}};
+  PolicyResolver resolver{dns, https, ResolverOptions{}};
   PolicyServiceOptions options;
   std::unique_ptr<PolicyService> service;
 
@@ -81,7 +81,7 @@ struct Fixture {
   void publish(const std::string& domain, const std::string& id, const std::string& policy) {
     dns.setTxt("_mta-sts." + domain, {{"v=STSv1; id=" + id + ";"}});
     dns.setAddress("mta-sts." + domain, "127.0.50.1");
-    fetcher.setBody("mta-sts." + domain, policy);
+    https.setBody("mta-sts." + domain, policy);
   }
   void settle() {
     for (int i = 0; i < 100; ++i) {
@@ -113,7 +113,7 @@ struct Fixture {
     return *slot;
   }
   int txtQueries(const std::string& d) { return dns.queries["TXT _mta-sts." + d]; }
-  int fetches(const std::string& d) { return fetcher.fetches["mta-sts." + d]; }
+  int fetches(const std::string& d) { return https.fetches["mta-sts." + d]; }
   cache::PolicyRecord record(const std::string& d) {
     cache::PolicyRecord r;
     REQUIRE(store.inner.get(d, r).value());
@@ -145,8 +145,8 @@ TEST_CASE("an enforce policy is fetched on first use and then answered from the 
 TEST_CASE("the fetch asks the policy host's addresses and bounds it with the options") {
   Fixture f;
   f.ask("good.test");
-  REQUIRE(f.fetcher.requests.size() == 1);
-  const auto& r = f.fetcher.requests[0];
+  REQUIRE(f.https.requests.size() == 1);
+  const auto& r = f.https.requests[0];
   CHECK(r.host == "mta-sts.good.test");
   CHECK(r.path == "/.well-known/mta-sts.txt");
   CHECK(r.addresses == std::vector<std::string>{"127.0.50.1"});
@@ -215,15 +215,15 @@ TEST_CASE("a valid cached policy survives DNS failure, a vanished record and a f
   }
   SUBCASE("new id but the policy host is down") {
     f.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=id2;"}});
-    f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "refused");
+    f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "refused");
   }
   SUBCASE("new id but the certificate is bad") {
     f.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=id2;"}});
-    f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "expired");
+    f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "expired");
   }
   SUBCASE("new id but the new policy is invalid") {
     f.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=id2;"}});
-    f.fetcher.setBody("mta-sts.good.test", "version: STSv1\nmode: enforce\nmax_age: 1\n");
+    f.https.setBody("mta-sts.good.test", "version: STSv1\nmode: enforce\nmax_age: 1\n");
   }
   f.advance(f.options.txt_check_interval);
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);  // answered from cache, re-check starts
@@ -240,7 +240,7 @@ TEST_CASE("a failed refetch records the failure and is not retried for the same 
   Fixture f;
   f.ask("good.test");
   f.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=id2;"}});
-  f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "certificate has expired");
+  f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "certificate has expired");
   f.advance(f.options.txt_check_interval);
   f.ask("good.test");
   f.settle();
@@ -256,7 +256,7 @@ TEST_CASE("a failed refetch records the failure and is not retried for the same 
   for (int i = 0; i < 10; ++i) f.ask("good.test");
   CHECK(f.fetches("good.test") == 2);
   f.advance(f.options.fetch_retry_interval + f.options.txt_check_interval);
-  f.fetcher.setBody("mta-sts.good.test", body("enforce", 604800, "mx2.good.test"));
+  f.https.setBody("mta-sts.good.test", body("enforce", 604800, "mx2.good.test"));
   f.ask("good.test");
   f.settle();
   CHECK(f.fetches("good.test") == 3);
@@ -268,7 +268,7 @@ TEST_CASE("an unchanged TXT id does not refetch and does not extend the policy")
   Fixture f;
   f.options.refresh_interval = 400 * 86400;  // no proactive refresh in this test
   f.restart();
-  f.fetcher.setBody("mta-sts.good.test", body("enforce", 10 * 86400));
+  f.https.setBody("mta-sts.good.test", body("enforce", 10 * 86400));
   f.ask("good.test");
   const auto first = f.record("good.test");
   for (int hour = 0; hour < 24; ++hour) {
@@ -324,7 +324,7 @@ TEST_CASE("a used policy is refreshed proactively and only a successful fetch re
   CHECK(refreshed.expires_at > first.expires_at);
 
   // Now the host breaks: the refresh fails, the policy stays, fetched_at stays.
-  f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "timeout");
+  f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "timeout");
   f.advance(f.options.refresh_interval * 11 / 10);
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   f.settle();
@@ -338,9 +338,9 @@ TEST_CASE("a used policy is refreshed proactively and only a successful fetch re
 
 TEST_CASE("an expired policy whose refresh fails is no longer applied") {
   Fixture f;
-  f.fetcher.setBody("mta-sts.good.test", body("enforce", 3600));
+  f.https.setBody("mta-sts.good.test", body("enforce", 3600));
   f.ask("good.test");
-  f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "refused");
+  f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "refused");
   f.dns.setTxt("_mta-sts.good.test", {{"v=STSv1; id=id9;"}});
   f.clock.advance(3600);  // no query, no timer: the policy simply expires
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
@@ -352,19 +352,19 @@ TEST_CASE("an expired policy whose refresh fails is no longer applied") {
 
 TEST_CASE("a failed first fetch is answered without policy and retried after the retry interval") {
   Fixture f;
-  f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "hostname mismatch");
+  f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "hostname mismatch");
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   CHECK(f.fetches("good.test") == 1);
   f.advance(f.options.fetch_retry_interval);
-  f.fetcher.setBody("mta-sts.good.test", EnforceBody);
+  f.https.setBody("mta-sts.good.test", EnforceBody);
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   CHECK(f.fetches("good.test") == 2);
 }
 
 TEST_CASE("an invalid policy body is recorded as sts-policy-invalid") {
   Fixture f;
-  f.fetcher.setBody("mta-sts.good.test", "version: STSv1\nmode: Enforce\nmx: a.test\nmax_age: 5\n");
+  f.https.setBody("mta-sts.good.test", "version: STSv1\nmode: Enforce\nmx: a.test\nmax_age: 5\n");
   CHECK(f.ask("good.test").kind == PolicyAnswer::Kind::NoPolicy);
   auto r = f.record("good.test");
   REQUIRE(r.last_failure.has_value());
@@ -403,7 +403,7 @@ TEST_CASE("a query that waits too long gets on_resolve_timeout and the resolve s
     f.options.on_resolve_timeout = PolicyServiceOptions::OnTimeout::Temp;
     f.restart();
   }
-  f.fetcher.silent.insert("mta-sts.good.test");
+  f.https.silent.insert("mta-sts.good.test");
   std::optional<Answer> slot;
   RequestHandle h;
   f.start("good.test", h, slot);
@@ -424,7 +424,7 @@ TEST_CASE("a query that waits too long gets on_resolve_timeout and the resolve s
 
 TEST_CASE("a slow fetch that completes after the wait timeout fills the cache") {
   Fixture f;
-  f.fetcher.silent.insert("mta-sts.good.test");
+  f.https.silent.insert("mta-sts.good.test");
   std::optional<Answer> slot;
   RequestHandle h;
   f.start("good.test", h, slot);
@@ -671,7 +671,7 @@ TEST_CASE("a policy host outage while TXT is broken keeps the policy, warns once
     CHECK(walk(f, "good.test", start + 2 * Day, 3 * 3600).not_enforced == 0);
     const auto before = f.record("good.test");
     CHECK(before.fetched_at > start);  // refreshed on day 1 already
-    f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "connection refused");
+    f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsPolicyFetchError, "connection refused");
     log.clear();
     const int fetches_before = f.fetches("good.test");
     const Walk outage = walk(f, "good.test", start + 5 * Day, 60, &log);
@@ -704,7 +704,7 @@ TEST_CASE("a policy host outage while TXT is broken keeps the policy, warns once
     CHECK(line.find("valid_until=" + isoTime(before.expires_at)) != std::string::npos);
 
     // The host comes back: the next retry refreshes, and life goes on for ten more days.
-    f.fetcher.setBody("mta-sts.good.test", EnforceBody);
+    f.https.setBody("mta-sts.good.test", EnforceBody);
     const Walk after = walk(f, "good.test", start + 15 * Day, 3 * 3600);
     CHECK(after.not_enforced == 0);
     const auto r = f.record("good.test");
@@ -719,7 +719,7 @@ TEST_CASE("with TXT broken and the policy host down, a cached policy is applied 
   REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
   const auto first = f.record("good.test");
   breakTxt(f, "good.test", TxtBreak::NxDomain);
-  f.fetcher.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "certificate has expired");
+  f.https.setFailure("mta-sts.good.test", TlsRptResultType::StsWebpkiInvalid, "certificate has expired");
   const Walk w = walk(f, "good.test", first.expires_at + 3600, 600, &log);
   CHECK(w.first_lapse == first.expires_at);  // the first query at or after expiry
   CHECK(f.record("good.test").kind == cache::EntryKind::NoPolicy);
@@ -728,7 +728,7 @@ TEST_CASE("with TXT broken and the policy host down, a cached policy is applied 
 
 TEST_CASE("a short-lived policy is refreshed before it expires while its TXT record is gone") {
   Fixture f;
-  f.fetcher.setBody("mta-sts.good.test", body("enforce", 7200));
+  f.https.setBody("mta-sts.good.test", body("enforce", 7200));
   SUBCASE("queries every ten minutes") {
     REQUIRE(f.ask("good.test").kind == PolicyAnswer::Kind::Enforce);
     breakTxt(f, "good.test", TxtBreak::NxDomain);
@@ -775,7 +775,7 @@ TEST_CASE("refresh failures of a cached mode none are not warned about") {
     const auto cached = f.record("none.test");
     REQUIRE(cached.policy.mode == sts::Mode::None);
     if (how) breakTxt(f, "none.test", *how);
-    f.fetcher.setFailure("mta-sts.none.test", TlsRptResultType::StsPolicyFetchError, "refused");
+    f.https.setFailure("mta-sts.none.test", TlsRptResultType::StsPolicyFetchError, "refused");
     // Kept (not enforced) until it expires, re-checked and refreshed in the meantime.
     while (f.clock.now() + 60 < cached.expires_at) {
       f.advance(60);
