@@ -25,7 +25,7 @@ ServerComponent::~ServerComponent() = default;
 Result<void> ServerComponent::bind() {
   auto bound = server::SocketmapServer::bindListeners(
       runtime_.base(), settings_.listen,
-      net::UnixSocketOptions{settings_.unix_socket_mode, settings_.unix_socket_owner, settings_.unix_socket_group},
+      net::SocketFilePermissions{settings_.unix_socket_mode, settings_.unix_socket_owner, settings_.unix_socket_group},
       serverLimits(settings_));
   if (!bound) return Unexpected{std::move(bound).error()};
   bound_ = std::move(*bound);

@@ -102,12 +102,12 @@ std::string sockaddrToString(const sockaddr* sa, int len) {
 }
 
 Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenAddress& address,
-                                                 const UnixSocketOptions& unix_options,
+                                                 const SocketFilePermissions& unix_options,
                                                  AcceptFn on_accept) {
   std::unique_ptr<Listener> self(new Listener());
   self->on_accept_ = std::move(on_accept);
   if (address.kind == ListenAddress::Kind::Unix) {
-    if (auto removed = removeStaleSocket(address.path, SOCK_STREAM); !removed)
+    if (auto removed = removeStaleSocketFile(address.path, SOCK_STREAM); !removed)
       return Unexpected{std::move(removed).error()};
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
@@ -119,7 +119,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
     evconnlistener_set_error_cb(self->listener_, &Listener::errorTrampoline);
     self->unix_path_ = address.path;
     self->bound_name_ = "unix:" + address.path;
-    if (auto applied = applyUnixSocketOptions(address.path, unix_options); !applied)
+    if (auto applied = applySocketFilePermissions(address.path, unix_options, "unix_socket"); !applied)
       return Unexpected{std::move(applied).error()};
     return self;
   }

@@ -2,7 +2,7 @@
 // RAII Listener that owns one evconnlistener on the daemon's event_base. Parsing is pure;
 // open() binds (startup only, may block in getaddrinfo for a host name) and reports errors
 // as Result. A unix listener removes a stale socket file first, applies its mode and owner
-// (net/unix_socket.hpp) and unlinks it when freed. Each accepted socket is handed over as a
+// (net/unix_socket_file.hpp) and unlinks it when freed. Each accepted socket is handed over as a
 // UniqueFd: from then on the callee owns it. When accept() fails for lack of descriptors the
 // listener pauses briefly (logged at most every 10 s) instead of spinning on a readable
 // listen socket it cannot drain. Loop thread only.
@@ -10,7 +10,7 @@
 
 #include "common/result.hpp"
 #include "net/c_handles.hpp"
-#include "net/unix_socket.hpp"
+#include "net/unix_socket_file.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +43,7 @@ class Listener {
   using AcceptFn = std::function<void(UniqueFd fd, std::string peer)>;
 
   static Result<std::unique_ptr<Listener>> open(event_base* base, const ListenAddress& address,
-                                                const UnixSocketOptions& unix_options,
+                                                const SocketFilePermissions& unix_options,
                                                 AcceptFn on_accept);
   ~Listener();
   Listener(const Listener&) = delete;

@@ -67,7 +67,7 @@ void SocketmapServer::sendTrampoline(int, short, void* arg) noexcept {
 }
 
 Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
-                                     const net::UnixSocketOptions& unix_options) {
+                                     const net::SocketFilePermissions& unix_options) {
   auto bound = bindListeners(base_, specs, unix_options, limits_);
   if (!bound) return Unexpected{std::move(bound).error()};
   adoptListeners(std::move(*bound));
@@ -76,7 +76,7 @@ Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
 
 Result<SocketmapServer::BoundListeners> SocketmapServer::bindListeners(event_base* base,
                                                                        const std::vector<std::string>& specs,
-                                                                       const net::UnixSocketOptions& unix_options,
+                                                                       const net::SocketFilePermissions& unix_options,
                                                                        const ServerLimits& limits) {
   BoundListeners out;
   out.connection_cap = raiseFileLimitFor(limits.max_connections);

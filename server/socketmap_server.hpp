@@ -51,7 +51,7 @@ class SocketmapServer {
 
   // Binds one listener per entry ("inet:HOST:PORT", "unix:/path") and serves on them;
   // error names the entry. First raises RLIMIT_NOFILE to what max_connections needs.
-  Result<void> listen(const std::vector<std::string>& specs, const net::UnixSocketOptions& unix_options);
+  Result<void> listen(const std::vector<std::string>& specs, const net::SocketFilePermissions& unix_options);
   // The same in two steps, for a daemon that binds as root before it drops privileges and
   // builds the server after: bindListeners() raises RLIMIT_NOFILE (beyond the hard limit
   // only as root) and binds; the server then serves on what it adopts.
@@ -60,7 +60,7 @@ class SocketmapServer {
     std::size_t connection_cap = SIZE_MAX;  // max_connections, lowered to what RLIMIT_NOFILE allows
   };
   static Result<BoundListeners> bindListeners(event_base* base, const std::vector<std::string>& specs,
-                                              const net::UnixSocketOptions& unix_options, const ServerLimits& limits);
+                                              const net::SocketFilePermissions& unix_options, const ServerLimits& limits);
   void adoptListeners(BoundListeners bound);
   // Bound names in listen order ("127.0.0.1:41234"), and ports (0 for unix).
   std::vector<std::string> boundNames() const;

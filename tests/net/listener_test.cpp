@@ -1,9 +1,9 @@
-// net/listener, net/unix_socket and the plumbing beside them (UniqueFd, the callback guard,
+// net/listener, net/unix_socket_file and the plumbing beside them (UniqueFd, the callback guard,
 // toTimeval): a real event_base and loopback sockets, the loop run in bounded steps.
 #include "net/callback_guard.hpp"
 #include "net/listener.hpp"
 #include "net/timeval.hpp"
-#include "net/unix_socket.hpp"
+#include "net/unix_socket_file.hpp"
 
 #include "tests/fakes/log_capture.hpp"
 #include "tests/net/test_support.hpp"
@@ -131,25 +131,25 @@ TEST_CASE("removeStaleSocket removes a dead socket file and refuses a live one o
     std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path.c_str());
     REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
   }
-  CHECK(removeStaleSocket(path, SOCK_STREAM).has_value());
+  CHECK(removeStaleSocketFile(path, SOCK_STREAM).has_value());
   struct stat st {};
   CHECK(::stat(path.c_str(), &st) != 0);
-  CHECK(removeStaleSocket(path, SOCK_STREAM).has_value());  // missing is fine
+  CHECK(removeStaleSocketFile(path, SOCK_STREAM).has_value());  // missing is fine
 
   EventBasePtr base(event_base_new());
   auto address = parseListenAddress("unix:" + path);
   REQUIRE(address.has_value());
-  auto live = Listener::open(base.get(), *address, UnixSocketOptions{0600, "", ""}, [](UniqueFd, std::string) {});
+  auto live = Listener::open(base.get(), *address, SocketFilePermissions{0600, "", ""}, [](UniqueFd, std::string) {});
   REQUIRE(live.has_value());
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0600);
-  auto refused = removeStaleSocket(path, SOCK_STREAM);
+  auto refused = removeStaleSocketFile(path, SOCK_STREAM);
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().detail.find("another process listens") != std::string::npos);
 
   const std::string plain = dir.path() + "/plain";
   UniqueFd(::open(plain.c_str(), O_CREAT | O_WRONLY, 0600));
-  auto not_socket = removeStaleSocket(plain, SOCK_STREAM);
+  auto not_socket = removeStaleSocketFile(plain, SOCK_STREAM);
   REQUIRE_FALSE(not_socket.has_value());
   CHECK(not_socket.error().detail.find("is not a socket") != std::string::npos);
 }
