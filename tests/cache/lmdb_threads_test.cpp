@@ -23,9 +23,6 @@ using mtasts::cache::test::TempDir;
 
 namespace {
 
-// Loop counters are ints (they build keys and chars); vectors want size_t.
-std::size_t idx(int i) { return static_cast<std::size_t>(i); }
-
 constexpr std::size_t SmallMap = 64 << 10;
 
 std::shared_ptr<LmdbEnv> openEnv(const LmdbOptions& options) {
@@ -68,12 +65,12 @@ bool waitFor(Pred done) {
   return true;
 }
 
-std::string countKey(int writer, int i) { return "w" + std::to_string(writer) + "-" + std::to_string(i); }
+std::string countKey(std::size_t writer, int i) { return "w" + std::to_string(writer) + "-" + std::to_string(i); }
 
 }  // namespace
 
 TEST_CASE("writer threads commit in a loop while this thread reads and writes policies, through map growth") {
-  constexpr int Writers = 2;
+  constexpr std::size_t Writers = 2;
   constexpr int Rounds = 100;
   TempDir tmp;
   LmdbOptions options{tmp.path()};
@@ -82,7 +79,7 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
   auto policies = LmdbPolicyStore::attach(env);
   REQUIRE(policies);
   std::vector<MDB_dbi> counts;
-  for (int w = 0; w < Writers; ++w) {  // stores are opened before the threads start
+  for (std::size_t w = 0; w < Writers; ++w) {  // stores are opened before the threads start
     auto dbi = env->openStore({"counts" + std::to_string(w), 1, {}});
     REQUIRE(dbi);
     counts.push_back(*dbi);
@@ -90,14 +87,14 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
 
   Errors errors;
   std::vector<std::thread> writers;
-  for (int w = 0; w < Writers; ++w) {
+  for (std::size_t w = 0; w < Writers; ++w) {
     writers.emplace_back([&, w] {
       const std::string value(1500, static_cast<char>('a' + w));
       for (int i = 0; i < Rounds; ++i) {
         // One commit: a new record and the running total, which must always agree.
         auto r = env->write([&](WriteTxn& txn) -> Result<void> {
-          if (auto p = txn.put(counts[idx(w)], countKey(w, i), value); !p) return p;
-          return txn.put(counts[idx(w)], "total", std::to_string(i + 1));
+          if (auto p = txn.put(counts[w], countKey(w, i), value); !p) return p;
+          return txn.put(counts[w], "total", std::to_string(i + 1));
         });
         if (!r) errors.add("writer " + std::to_string(w) + ": " + r.error().detail);
       }
@@ -119,17 +116,17 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
       errors.add("beginRead");
       continue;
     }
-    for (int w = 0; w < Writers; ++w) {
+    for (std::size_t w = 0; w < Writers; ++w) {
       std::string_view total;
-      auto found = snapshot.get(counts[idx(w)], "total", total);
+      auto found = snapshot.get(counts[w], "total", total);
       if (!found) errors.add("read total");
       if (!found || !*found) continue;
       int n = std::stoi(std::string(total));
       std::string_view last;
       // The snapshot holds the record of every counted round, and totals never go back.
-      auto has_last = snapshot.get(counts[idx(w)], countKey(w, n - 1), last);
-      if (!has_last || !*has_last || n < last_total[idx(w)]) errors.add("inconsistent snapshot");
-      last_total[idx(w)] = n;
+      auto has_last = snapshot.get(counts[w], countKey(w, n - 1), last);
+      if (!has_last || !*has_last || n < last_total[w]) errors.add("inconsistent snapshot");
+      last_total[w] = n;
     }
     snapshot.reset();
   }
@@ -143,12 +140,12 @@ TEST_CASE("writer threads commit in a loop while this thread reads and writes po
     CHECK(*got);
   }
   REQUIRE(env->beginRead(snapshot));
-  for (int w = 0; w < Writers; ++w) {
+  for (std::size_t w = 0; w < Writers; ++w) {
     std::string_view total;
-    REQUIRE(*snapshot.get(counts[idx(w)], "total", total));
+    REQUIRE(*snapshot.get(counts[w], "total", total));
     CHECK(total == std::to_string(Rounds));
     MDB_stat stat{};
-    REQUIRE(mdb_stat(snapshot.raw(), counts[idx(w)], &stat) == MDB_SUCCESS);
+    REQUIRE(mdb_stat(snapshot.raw(), counts[w], &stat) == MDB_SUCCESS);
     CHECK(stat.ms_entries == Rounds + 1);
   }
   snapshot.reset();
