@@ -26,7 +26,10 @@ struct FailureInfo {
 
 struct PolicyRecord {
   EntryKind kind = EntryKind::NoPolicy;
-  std::string txt_id;        // id of the TXT record the policy was fetched for
+  // Policy: id of the TXT record the policy was fetched for. NoPolicy: set only when the
+  // fetch of this id failed with nothing valid cached (last_failure says why; policy/ reports
+  // such answers as fetch failures), else empty.
+  std::string txt_id;
   // The parsed policy; its `lines` keep every line of the body, so the body itself is not
   // stored (TLS-RPT's policy-string is rebuilt from the lines). Empty for negative entries.
   sts::Policy policy;

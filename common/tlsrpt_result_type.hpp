@@ -1,4 +1,4 @@
-// The RFC 8460 section 4.3 result types. Used by the HTTPS fetcher and the policy service
+// The RFC 8460 section 4.3 result types. Used by the policy fetch rules and the policy service
 // to classify their own failures, and later by the TLS-RPT collectors and reports.
 #pragma once
 

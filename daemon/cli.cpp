@@ -2,10 +2,20 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <algorithm>
+
 namespace mtasts::daemon {
 
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
   CommandLine out;
+  // Flags first, the command after: --help and --version win over anything, the
+  // commands that act exclude each other.
+  bool help = false;
+  bool version = false;
+  bool roff = false;
+  std::vector<Command> acting;
+  std::string query_domain;
+  std::string purge_domain;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     // -c FILE / -cFILE, -o key=value / -okey=value, like Postfix daemons.
@@ -26,34 +36,48 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
     } else if (arg == "-v") {
       out.verbose = true;
     } else if (arg == "--check-config") {
-      out.check_config = true;
+      acting.push_back(Command::CheckConfig);
     } else if (arg == "--version") {
-      out.version = true;
+      version = true;
     } else if (arg == "--help" || arg == "-h") {
-      out.help = true;
+      help = true;
     } else if (arg == "--query" || arg == "--purge") {
       if (i + 1 >= args.size()) return fail(ErrorCode::InvalidInput, fmt::format("option {} needs a domain", arg));
-      (arg == "--query" ? out.query_domain : out.purge_domain) = args[++i];
+      (arg == "--query" ? query_domain : purge_domain) = args[++i];
     } else if (arg == "--json") {
       out.json = true;
     } else if (arg == "--dump") {
-      out.dump = true;
+      acting.push_back(Command::Dump);
     } else if (arg == "--purge-all") {
-      out.purge_all = true;
+      acting.push_back(Command::PurgeAll);
     } else if (arg == "--print-config-table-roff") {
-      out.print_config_table_roff = true;
+      roff = true;
     } else {
       return fail(ErrorCode::InvalidInput, fmt::format("unknown argument \"{}\"", arg));
     }
   }
-  const int commands = (out.check_config ? 1 : 0) + (out.query_domain.empty() ? 0 : 1) +
-                       (out.dump ? 1 : 0) + (out.purge_domain.empty() ? 0 : 1) + (out.purge_all ? 1 : 0);
-  if (commands > 1) {
+  // A repeated flag is one command, as before: only different commands conflict.
+  if (!query_domain.empty()) acting.push_back(Command::Query);
+  if (!purge_domain.empty()) acting.push_back(Command::Purge);
+  std::sort(acting.begin(), acting.end());
+  acting.erase(std::unique(acting.begin(), acting.end()), acting.end());
+  if (acting.size() > 1) {
     return fail(ErrorCode::InvalidInput,
                 "--check-config, --query, --dump, --purge and --purge-all exclude each other");
   }
-  if (out.json && out.query_domain.empty() && !out.dump) {
+  const bool lists = !acting.empty() && (acting.front() == Command::Query || acting.front() == Command::Dump);
+  if (out.json && !lists) {
     return fail(ErrorCode::InvalidInput, "--json goes with --query or --dump");
+  }
+  out.domain = !query_domain.empty() ? query_domain : purge_domain;
+  if (help) {
+    out.command = Command::Help;
+  } else if (version) {
+    out.command = Command::Version;
+  } else if (roff) {
+    out.command = Command::PrintConfigTableRoff;
+  } else if (!acting.empty()) {
+    out.command = acting.front();
   }
   return out;
 }

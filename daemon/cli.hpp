@@ -1,5 +1,6 @@
 // Command line of mtastsd: parsed into a plain CommandLine value (pure, no I/O), so tests
-// and main() share one parser. Errors are a Result with a message for the usage line.
+// and main() share one parser: one Command plus its arguments. Errors are a Result with a
+// message for the usage line.
 // Exit codes follow sysexits.h: 64 usage, 78 config, 73 cannot create, 71 OS error.
 #pragma once
 
@@ -16,20 +17,28 @@ inline constexpr int ExitOsError = 71;    // EX_OSERR
 inline constexpr int ExitCantCreate = 73; // EX_CANTCREAT
 inline constexpr int ExitConfig = 78;     // EX_CONFIG
 
+// What the invocation asks for: one command. A new command is one value here, its flag in
+// cli.cpp and one row in the dispatch table (commands.cpp).
+enum class Command {
+  Run,                   // the daemon (no command flag)
+  CheckConfig,           // --check-config
+  Query,                 // --query DOMAIN
+  Dump,                  // --dump
+  Purge,                 // --purge DOMAIN
+  PurgeAll,              // --purge-all
+  Version,               // --version
+  Help,                  // --help, -h
+  PrintConfigTableRoff,  // hidden: regenerates the man page key list
+};
+
 struct CommandLine {
+  Command command = Command::Run;
   std::string config_path = DefaultConfigPath;
   bool config_path_given = false;   // a missing -c file is an error, a missing default is not
   std::vector<std::string> overrides;  // "key=value" from -o, in order
   bool verbose = false;
-  bool check_config = false;
-  bool version = false;
-  bool help = false;
-  bool print_config_table_roff = false;  // hidden: regenerates the man page key list
-  std::string query_domain;   // --query DOMAIN: live lookup, no cache
-  bool json = false;          // --json: machine-readable --query / --dump output
-  bool dump = false;          // --dump: list the cache
-  std::string purge_domain;   // --purge DOMAIN
-  bool purge_all = false;     // --purge-all
+  std::string domain;  // --query DOMAIN, --purge DOMAIN
+  bool json = false;   // --json: machine-readable --query / --dump output
 };
 
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& args);  // without argv[0]

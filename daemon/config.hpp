@@ -1,11 +1,15 @@
 // Configuration: every key declared once in configKeys() {name, type, default, reloadable,
-// help} (pgbouncer's CF_ABS table), parsed from a Postfix main.cf-style text plus `-o
-// key=value` overrides into a typed Settings value. Pure functions (text in, Settings or a
-// list of "origin:line: message" errors out), no I/O except readConfigFile(); the same
-// table feeds --check-config, the man page and reload (which keys may change at runtime).
+// help, where it lives, bounds, choices, validator} (pgbouncer's CF_ABS table, in
+// config_table.cpp), parsed from a Postfix main.cf-style text plus `-o key=value` overrides
+// into the typed, sectioned Settings (settings.hpp). Pure functions (text in, Settings or a
+// list of "origin:line: message" errors out), no I/O except readConfigFile(); the same table
+// feeds --check-config, the man page and reload (which keys may change at runtime). Values
+// are parsed by type; a key's own rules are its validator and, for enums, its choices:
+// nothing key-specific lives in the parser.
 #pragma once
 
 #include "common/result.hpp"
+#include "daemon/settings.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -13,60 +17,46 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
 namespace mtasts::daemon {
 
-enum class OnResolveTimeout { NotFound, Temp };
-
-struct Settings {
-  using Ms = std::chrono::milliseconds;
-  std::vector<std::string> listen;
-  unsigned unix_socket_mode = 0;
-  std::string unix_socket_owner;
-  std::string unix_socket_group;
-  std::string state_dir;
-  std::string log_level;
-  std::size_t max_query_size = 0;
-  std::size_t max_reply_size = 0;
-  std::size_t max_connections = 0;
-  std::size_t max_pipelined = 0;
-  Ms idle_timeout{};
-  Ms write_timeout{};
-  Ms shutdown_timeout{};
-  std::vector<std::string> tlsrpt_map_names;
-  bool strict_testing = false;
-  Ms query_wait_timeout{};
-  OnResolveTimeout on_resolve_timeout = OnResolveTimeout::NotFound;
-  std::vector<std::string> dns_servers;
-  Ms dns_timeout{};
-  Ms fetch_timeout{};
-  std::size_t max_policy_size = 0;
-  std::string ca_file;
-  Ms txt_check_interval{};
-  Ms refresh_interval{};
-  Ms max_idle{};
-  Ms negative_ttl{};
-  Ms failure_ttl{};
-  Ms fetch_retry_interval{};
-  Ms usage_flush_interval{};
-  Ms sweep_interval{};
-  std::size_t lmdb_map_size = 0;
-  std::string user;         // drop to this user after binding; empty = stay
-  bool allow_root = false;  // run as root without `user`
-
-  bool operator==(const Settings&) const = default;
-};
-
 enum class KeyType { List, Octal, String, Path, Enum, Size, Int, Duration, Bool };
 std::string_view keyTypeName(KeyType type) noexcept;
 
-// Where a key's value lives in Settings; the alternative must match KeyType.
-using SettingsField =
-    std::variant<std::vector<std::string> Settings::*, unsigned Settings::*,
-                 std::string Settings::*, std::size_t Settings::*, Settings::Ms Settings::*,
-                 bool Settings::*, OnResolveTimeout Settings::*>;
+// Where a key's value lives: a field of one section of Settings, reached through two
+// function pointers (made by settingsField<&Settings::section, &Section::member>()).
+template <typename T>
+struct Field {
+  T& (*ref)(Settings&);
+  const T& (*get)(const Settings&);
+};
+// An enum field, stored as the index of its value in the key's choices (the generic enum
+// mapping: a new enum key needs only its type and its choices, in declaration order).
+struct EnumField {
+  std::size_t (*get)(const Settings&);
+  void (*set)(Settings&, std::size_t);
+};
+using SettingsField = std::variant<Field<std::vector<std::string>>, Field<unsigned>, Field<std::string>,
+                                   Field<std::size_t>, Field<Ms>, Field<bool>, EnumField>;
+
+template <auto Section, auto Member>
+constexpr SettingsField settingsField() {
+  using T = std::remove_cvref_t<decltype(std::declval<Settings&>().*Section.*Member)>;
+  if constexpr (std::is_enum_v<T>) {
+    return EnumField{[](const Settings& s) { return static_cast<std::size_t>(s.*Section.*Member); },
+                     [](Settings& s, std::size_t i) { s.*Section.*Member = static_cast<T>(i); }};
+  } else {
+    return Field<T>{[](Settings& s) -> T& { return s.*Section.*Member; },
+                    [](const Settings& s) -> const T& { return s.*Section.*Member; }};
+  }
+}
+
+// A key's own rule for one value (each item of a list): "" when fine, else the message.
+using Validator = std::string (*)(std::string_view value);
 
 struct KeySpec {
   std::string_view name;
@@ -79,6 +69,7 @@ struct KeySpec {
   std::uint64_t max = UINT64_MAX;
   std::string_view choices = {};    // Enum: "a|b|c" (stored as text, or as the enum index)
   bool allow_ms = false;            // Duration: accepts the "ms" suffix
+  Validator validate = nullptr;
 };
 
 // The table, in documentation order.
@@ -112,11 +103,11 @@ Settings mergeReloadable(const Settings& running, const Settings& fresh,
 
 // Value parsers, exposed for tests: durations "N" seconds or N{ms,s,m,h,d} ("ms" only when
 // allow_ms), sizes "N" bytes or N{k,M,G} (powers of 1024), booleans yes/no.
-Result<Settings::Ms> parseDuration(std::string_view text, bool allow_ms);
+Result<Ms> parseDuration(std::string_view text, bool allow_ms);
 Result<std::size_t> parseSize(std::string_view text);
 Result<bool> parseBool(std::string_view text);
 Result<std::size_t> parseCount(std::string_view text);
-std::string formatDuration(Settings::Ms value);  // largest exact unit: "90s", "5m", "250ms"
+std::string formatDuration(Ms value);  // largest exact unit: "90s", "5m", "250ms"
 std::string formatSize(std::uint64_t bytes);     // "64M", "65536"
 std::vector<std::string> splitList(std::string_view text);
 

@@ -32,7 +32,18 @@ Result<std::uint64_t> scaled(std::uint64_t n, std::uint64_t unit) {
 }
 
 template <typename T>
-const T& at(const Settings& s, const SettingsField& f) { return s.*std::get<T Settings::*>(f); }
+const T& at(const Settings& s, const SettingsField& f) { return std::get<Field<T>>(f).get(s); }
+
+std::vector<std::string_view> choiceList(std::string_view choices) {
+  std::vector<std::string_view> out;
+  while (!choices.empty()) {
+    auto bar = choices.find('|');
+    out.push_back(choices.substr(0, bar));
+    if (bar == std::string_view::npos) break;
+    choices.remove_prefix(bar + 1);
+  }
+  return out;
+}
 
 std::string joinList(const std::vector<std::string>& items) {
   std::string out;
@@ -57,7 +68,7 @@ std::string roffEscape(std::string_view text) {
 
 }  // namespace
 
-Result<Settings::Ms> parseDuration(std::string_view text, bool allow_ms) {
+Result<Ms> parseDuration(std::string_view text, bool allow_ms) {
   std::string_view suffix;
   auto n = parseNumber(text, suffix);
   if (!n) return fail(ErrorCode::InvalidInput, "not a duration such as 30s, 5m, 1h or 1d");
@@ -73,7 +84,7 @@ Result<Settings::Ms> parseDuration(std::string_view text, bool allow_ms) {
     return fail(ErrorCode::InvalidInput, "unknown duration unit (use s, m, h or d)");
   auto ms = scaled(*n, unit);
   if (!ms) return fail(ErrorCode::InvalidInput, "duration too large");
-  return Settings::Ms(static_cast<std::int64_t>(*ms));
+  return Ms(static_cast<std::int64_t>(*ms));
 }
 
 Result<std::size_t> parseSize(std::string_view text) {
@@ -118,7 +129,7 @@ std::vector<std::string> splitList(std::string_view text) {
   return out;
 }
 
-std::string formatDuration(Settings::Ms value) {
+std::string formatDuration(Ms value) {
   const auto ms = value.count();
   if (ms == 0) return "0s";
   if (ms % 1000 != 0) return fmt::format("{}ms", ms);
@@ -142,12 +153,15 @@ std::string formatValue(const Settings& s, const KeySpec& key) {
     case KeyType::String:
     case KeyType::Path: return at<std::string>(s, key.field);
     case KeyType::Enum:
-      if (std::holds_alternative<std::string Settings::*>(key.field))
-        return at<std::string>(s, key.field);
-      return at<OnResolveTimeout>(s, key.field) == OnResolveTimeout::Temp ? "TEMP" : "NOTFOUND";
+      if (const auto* e = std::get_if<EnumField>(&key.field)) {
+        const auto choices = choiceList(key.choices);
+        const std::size_t i = e->get(s);
+        return i < choices.size() ? std::string(choices[i]) : std::string("?");
+      }
+      return at<std::string>(s, key.field);
     case KeyType::Size: return formatSize(at<std::size_t>(s, key.field));
     case KeyType::Int: return std::to_string(at<std::size_t>(s, key.field));
-    case KeyType::Duration: return formatDuration(at<Settings::Ms>(s, key.field));
+    case KeyType::Duration: return formatDuration(at<Ms>(s, key.field));
     case KeyType::Bool: return at<bool>(s, key.field) ? "yes" : "no";
   }
   return {};
@@ -165,8 +179,7 @@ std::string formatSettings(const Settings& settings) {
 std::vector<std::string> changedKeys(const Settings& a, const Settings& b) {
   std::vector<std::string> out;
   for (const auto& key : configKeys()) {
-    const bool same = std::visit(
-        [&](auto member) { return a.*member == b.*member; }, key.field);
+    const bool same = std::visit([&](const auto& field) { return field.get(a) == field.get(b); }, key.field);
     if (!same) out.emplace_back(key.name);
   }
   return out;
@@ -181,7 +194,15 @@ Settings mergeReloadable(const Settings& running, const Settings& fresh,
       ignored.push_back(name);
       continue;
     }
-    std::visit([&](auto member) { merged.*member = fresh.*member; }, key->field);
+    std::visit(
+        [&](const auto& field) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(field)>, EnumField>) {
+            field.set(merged, field.get(fresh));
+          } else {
+            field.ref(merged) = field.get(fresh);
+          }
+        },
+        key->field);
     applied.push_back(name);
   }
   return merged;

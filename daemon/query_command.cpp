@@ -1,8 +1,8 @@
 #include "daemon/query_command.hpp"
 
 #include "common/domain.hpp"
-#include "daemon/policy_source.hpp"
-#include "daemon/socketmap_connection.hpp"
+#include "policy/policy_service.hpp"
+#include "server/socketmap_reply.hpp"
 #include "postfix/socketmap.hpp"
 
 #include <event2/event.h>
@@ -22,13 +22,14 @@ std::size_t stsRecordCount(const DiscoveryOutcome& d) {
 }
 
 std::string verdictFor(const QueryReport& r, const QueryFormat& f, bool tlsrpt) {
-  Decision d;
-  d.domain = r.domain;
-  if (r.fetch && r.fetch->ok && policyIsEnforced(r.fetch->policy, f.strict_testing)) {
-    d.kind = Decision::Kind::Enforce;
-    d.policy = &r.fetch->policy;
+  postfix::PolicyAnswer a;
+  a.domain = r.domain;
+  if (r.fetch && r.fetch->ok && policy::policyIsEnforced(r.fetch->policy, f.strict_testing)) {
+    a.kind = postfix::PolicyAnswer::Kind::Enforce;
+    a.mx = &r.fetch->policy.mx;
+    a.policy_lines = &r.fetch->policy.lines;
   }
-  return replyForDecision(d, tlsrpt, f.max_reply_size);
+  return server::replyForAnswer(a, tlsrpt, f.max_reply_size);
 }
 
 std::string summary(const QueryReport& r) {

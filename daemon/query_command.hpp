@@ -3,7 +3,7 @@
 // would get. Exit status: 0 policy found, 1 no policy, 2 failure (DNS, fetch, invalid).
 #pragma once
 
-#include "daemon/policy_resolver.hpp"
+#include "policy/policy_resolver.hpp"
 
 #include <optional>
 #include <string>
@@ -12,6 +12,10 @@
 struct event_base;
 
 namespace mtasts::daemon {
+
+using policy::DiscoveryOutcome;
+using policy::FetchOutcome;
+using policy::PolicyResolver;
 
 struct QueryReport {
   std::string domain;       // the policy domain: the A-label form of a UTF-8 key

@@ -1,19 +1,11 @@
 #include "net/event_scheduler.hpp"
 
-#include "common/log.hpp"
+#include "net/callback_guard.hpp"
 
 #include <new>
 #include <utility>
 
 namespace mtasts::net {
-
-timeval toTimeval(std::chrono::milliseconds delay) noexcept {
-  auto ms = delay.count() < 0 ? 0 : delay.count();
-  timeval tv{};
-  tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms / 1000);
-  tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms % 1000) * 1000);
-  return tv;
-}
 
 namespace {
 
@@ -39,13 +31,7 @@ class TimerOperation final : public PendingOperation {
     auto fn = std::move(self->fn_);
     self->fn_ = nullptr;
     if (!fn) return;
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      moduleLogger("loop")->error("timer callback threw error={}", e.what());
-    } catch (...) {
-      moduleLogger("loop")->error("timer callback threw a non-exception");
-    }
+    (void)callGuarded("loop", "timer callback", fn);
   }
 
   std::function<void()> fn_;
@@ -58,6 +44,10 @@ RequestHandle EventScheduler::schedule(std::chrono::milliseconds delay, std::fun
   auto op = std::make_unique<TimerOperation>(base_, std::move(fn));
   op->arm(delay);
   return op;
+}
+
+std::chrono::milliseconds EventScheduler::monotonicNow() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
 }
 
 }  // namespace mtasts::net

@@ -6,6 +6,7 @@
 
 #include "common/scheduler.hpp"
 #include "net/c_handles.hpp"
+#include "net/timeval.hpp"
 
 #include <chrono>
 #include <functional>
@@ -16,12 +17,11 @@ class EventScheduler final : public mtasts::Scheduler {
  public:
   explicit EventScheduler(event_base* base) : base_(base) {}
   RequestHandle schedule(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  // std::chrono::steady_clock (libevent's timers run on the same monotonic clock).
+  std::chrono::milliseconds monotonicNow() const override;
 
  private:
   event_base* base_;
 };
-
-// Converts a non-negative duration to the timeval libevent wants (negative -> zero).
-timeval toTimeval(std::chrono::milliseconds delay) noexcept;
 
 }  // namespace mtasts::net

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,10 +124,25 @@ std::string statusDetail(std::uint32_t status, std::chrono::milliseconds timeout
   return fmt::format("no usable reply (getdns status {})", status);
 }
 
-}  // namespace
+// Owner names come back in wire form; records want "mx.example.com" (no trailing dot).
+std::string nameText(const getdns_bindata* wire) {
+  char* fqdn = nullptr;
+  if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) != GETDNS_RETURN_GOOD || fqdn == nullptr) return {};
+  std::string out(fqdn);
+  std::free(fqdn);
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
 
-TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
-  TxtAnswer answer;
+// The shape every single-type answer shares: reply classification, then one `take` per
+// RR of the wanted type at the end of the CNAME chain; no record taken is NoRecord.
+template <typename Answer, typename Take>
+Answer singleTypeAnswer(getdns_dict* response, std::chrono::milliseconds timeout,
+                        std::uint32_t wanted_type, Take take) {
+  Answer answer;
   auto all = replies(response);
   std::uint32_t status = getInt(response, "status", GETDNS_RESPSTATUS_ALL_TIMEOUT);
   if (all.empty()) {
@@ -138,27 +154,13 @@ TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds
     }
     return answer;
   }
-  ReplyView view = viewReply(all.front(), GETDNS_RRTYPE_TXT);
-  answer.dnssec_secure = view.authenticated;
+  ReplyView view = viewReply(all.front(), wanted_type);
+  answer.upstream_ad = view.authenticated;
   if (std::string failure = failureOf(view); !failure.empty()) {
     answer.detail = std::move(failure);
     return answer;
   }
-  for (getdns_dict* rdata : view.rdata) {
-    getdns_list* strings = nullptr;
-    std::size_t n = 0;
-    if (getdns_dict_get_list(rdata, "txt_strings", &strings) != GETDNS_RETURN_GOOD ||
-        getdns_list_get_length(strings, &n) != GETDNS_RETURN_GOOD) {
-      continue;
-    }
-    std::vector<std::string> record;
-    for (std::size_t i = 0; i < n; ++i) {
-      getdns_bindata* s = nullptr;
-      if (getdns_list_get_bindata(strings, i, &s) != GETDNS_RETURN_GOOD) continue;
-      record.emplace_back(reinterpret_cast<const char*>(s->data), s->size);
-    }
-    answer.records.push_back(std::move(record));
-  }
+  for (getdns_dict* rdata : view.rdata) take(rdata, answer);
   if (answer.records.empty()) {
     answer.status = DnsStatus::NoRecord;
     answer.detail = view.rcode == GETDNS_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA";
@@ -168,19 +170,70 @@ TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds
   return answer;
 }
 
+}  // namespace
+
+TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
+  return singleTypeAnswer<TxtAnswer>(response, timeout, GETDNS_RRTYPE_TXT, [](getdns_dict* rdata, TxtAnswer& answer) {
+    getdns_list* strings = nullptr;
+    std::size_t n = 0;
+    if (getdns_dict_get_list(rdata, "txt_strings", &strings) != GETDNS_RETURN_GOOD ||
+        getdns_list_get_length(strings, &n) != GETDNS_RETURN_GOOD) {
+      return;
+    }
+    std::vector<std::string> record;
+    for (std::size_t i = 0; i < n; ++i) {
+      getdns_bindata* s = nullptr;
+      if (getdns_list_get_bindata(strings, i, &s) != GETDNS_RETURN_GOOD) continue;
+      record.emplace_back(reinterpret_cast<const char*>(s->data), s->size);
+    }
+    answer.records.push_back(std::move(record));
+  });
+}
+
+MxAnswer mxAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
+  return singleTypeAnswer<MxAnswer>(response, timeout, GETDNS_RRTYPE_MX, [](getdns_dict* rdata, MxAnswer& answer) {
+    getdns_bindata* exchange = nullptr;
+    std::uint32_t preference = 0;
+    if (getdns_dict_get_int(rdata, "preference", &preference) != GETDNS_RETURN_GOOD || preference > 0xffff ||
+        getdns_dict_get_bindata(rdata, "exchange", &exchange) != GETDNS_RETURN_GOOD) {
+      return;
+    }
+    answer.records.push_back(MxRecord{static_cast<std::uint16_t>(preference), nameText(exchange)});
+  });
+}
+
+TlsaAnswer tlsaAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
+  return singleTypeAnswer<TlsaAnswer>(response, timeout, GETDNS_RRTYPE_TLSA, [](getdns_dict* rdata, TlsaAnswer& answer) {
+    std::uint32_t usage = 0;
+    std::uint32_t selector = 0;
+    std::uint32_t mtype = 0;
+    getdns_bindata* data = nullptr;
+    if (getdns_dict_get_int(rdata, "certificate_usage", &usage) != GETDNS_RETURN_GOOD ||
+        getdns_dict_get_int(rdata, "selector", &selector) != GETDNS_RETURN_GOOD ||
+        getdns_dict_get_int(rdata, "matching_type", &mtype) != GETDNS_RETURN_GOOD ||
+        getdns_dict_get_bindata(rdata, "certificate_association_data", &data) != GETDNS_RETURN_GOOD ||
+        usage > 0xff || selector > 0xff || mtype > 0xff) {
+      return;
+    }
+    answer.records.push_back(TlsaRecord{static_cast<std::uint8_t>(usage), static_cast<std::uint8_t>(selector),
+                                        static_cast<std::uint8_t>(mtype),
+                                        std::string(reinterpret_cast<const char*>(data->data), data->size)});
+  });
+}
+
 AddressAnswer addressAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
   AddressAnswer answer;
   auto all = replies(response);
   std::uint32_t status = getInt(response, "status", GETDNS_RESPSTATUS_ALL_TIMEOUT);
   std::string failure;
-  bool all_secure = !all.empty();
+  bool all_ad = !all.empty();
   // getdns_address asks A and AAAA; a reply missing from the tree is a query that failed.
   if (all.size() < 2 && status != GETDNS_RESPSTATUS_NO_NAME) failure = statusDetail(status, timeout);
   for (getdns_dict* reply : all) {
     for (std::uint32_t type : {std::uint32_t{GETDNS_RRTYPE_AAAA}, std::uint32_t{GETDNS_RRTYPE_A}}) {  // int macros
       ReplyView view = viewReply(reply, type);
       if (type == GETDNS_RRTYPE_AAAA) {
-        all_secure = all_secure && view.authenticated;
+        all_ad = all_ad && view.authenticated;
         if (std::string f = failureOf(view); !f.empty()) failure = std::move(f);
       }
       const char* key = type == GETDNS_RRTYPE_A ? "ipv4_address" : "ipv6_address";
@@ -196,7 +249,7 @@ AddressAnswer addressAnswerFromResponse(getdns_dict* response, std::chrono::mill
       }
     }
   }
-  answer.dnssec_secure = all_secure;
+  answer.upstream_ad = all_ad;
   if (!answer.addresses.empty()) {
     answer.status = DnsStatus::Ok;
   } else if (!failure.empty()) {

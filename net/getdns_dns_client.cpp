@@ -2,7 +2,8 @@
 
 #include "common/log.hpp"
 #include "net/c_handles.hpp"
-#include "net/event_scheduler.hpp"
+#include "net/callback_guard.hpp"
+#include "net/timeval.hpp"
 #include "net/getdns_answer.hpp"
 
 #include <arpa/inet.h>
@@ -48,15 +49,16 @@ class DnsLookup : public PendingOperation {
     dropCallback();
   }
 
-  // Starts the query; any outcome (even a synchronous one) is delivered from the loop.
-  void start(const std::string& name, bool addresses) noexcept {
+  // Starts the query (rrtype 0: A and AAAA through getdns_address); any outcome (even a
+  // synchronous one) is delivered from the loop.
+  void start(const std::string& name, std::uint16_t rrtype) noexcept {
     std::chrono::milliseconds timeout = client_->timeout_;
     starting_ = true;
     getdns_return_t rc =
-        addresses ? getdns_address(client_->context_, name.c_str(), nullptr, this, &transaction_,
-                                   &DnsLookup::onGetdns)
-                  : getdns_general(client_->context_, name.c_str(), GETDNS_RRTYPE_TXT, nullptr,
-                                   this, &transaction_, &DnsLookup::onGetdns);
+        rrtype == 0 ? getdns_address(client_->context_, name.c_str(), nullptr, this, &transaction_,
+                                     &DnsLookup::onGetdns)
+                    : getdns_general(client_->context_, name.c_str(), rrtype, nullptr, this, &transaction_,
+                                     &DnsLookup::onGetdns);
     if (rc != GETDNS_RETURN_GOOD) {
       finishFailed(fmt::format("query not started: {}", getdns_get_errorstr_by_id(rc)));
     }
@@ -83,7 +85,7 @@ class DnsLookup : public PendingOperation {
       return;
     }
     self->in_flight_ = false;
-    try {
+    const bool parsed = callGuarded("dns", "dns answer", [&] {
       if (type == GETDNS_CALLBACK_COMPLETE && response != nullptr) {
         self->takeResponse(response, self->client_->timeout_);
       } else if (type == GETDNS_CALLBACK_TIMEOUT) {
@@ -91,9 +93,8 @@ class DnsLookup : public PendingOperation {
       } else {
         self->takeFailure("resolver error");
       }
-    } catch (const std::exception& e) {
-      self->takeFailure(fmt::format("internal error: {}", e.what()));
-    }
+    });
+    if (!parsed) (void)callGuarded("dns", "dns answer", [&] { self->takeFailure("internal error"); });
     if (response != nullptr) getdns_dict_destroy(response);
     self->finished_ = true;
     self->scheduleDelivery();
@@ -135,13 +136,8 @@ class DnsLookup : public PendingOperation {
   void deliver() noexcept {
     GetdnsDnsClient* client = std::exchange(client_, nullptr);
     client->live_.erase(this);
-    try {
-      invoke();  // last statement touching *this: the callback may destroy the handle
-    } catch (const std::exception& e) {
-      moduleLogger("dns")->error("dns callback threw error={}", e.what());
-    } catch (...) {
-      moduleLogger("dns")->error("dns callback threw a non-exception");
-    }
+    // Last statement touching *this: the callback may destroy the handle.
+    (void)callGuarded("dns", "dns callback", [this] { invoke(); });
   }
 
   GetdnsDnsClient* client_;
@@ -184,6 +180,8 @@ class TypedLookup final : public DnsLookup {
 };
 
 using TxtLookup = TypedLookup<TxtAnswer, DnsClient::TxtCallback, &txtAnswerFromResponse>;
+using MxLookup = TypedLookup<MxAnswer, DnsClient::MxCallback, &mxAnswerFromResponse>;
+using TlsaLookup = TypedLookup<TlsaAnswer, DnsClient::TlsaCallback, &tlsaAnswerFromResponse>;
 using AddressLookup =
     TypedLookup<AddressAnswer, DnsClient::AddressCallback, &addressAnswerFromResponse>;
 
@@ -286,13 +284,25 @@ GetdnsDnsClient::~GetdnsDnsClient() {
 
 RequestHandle GetdnsDnsClient::lookupTxt(const std::string& name, TxtCallback done) {
   auto lookup = std::make_unique<TxtLookup>(this, std::move(done));
-  lookup->start(name, false);
+  lookup->start(name, GETDNS_RRTYPE_TXT);
+  return lookup;
+}
+
+RequestHandle GetdnsDnsClient::lookupMx(const std::string& name, MxCallback done) {
+  auto lookup = std::make_unique<MxLookup>(this, std::move(done));
+  lookup->start(name, GETDNS_RRTYPE_MX);
+  return lookup;
+}
+
+RequestHandle GetdnsDnsClient::lookupTlsa(const std::string& name, TlsaCallback done) {
+  auto lookup = std::make_unique<TlsaLookup>(this, std::move(done));
+  lookup->start(name, GETDNS_RRTYPE_TLSA);
   return lookup;
 }
 
 RequestHandle GetdnsDnsClient::lookupAddresses(const std::string& name, AddressCallback done) {
   auto lookup = std::make_unique<AddressLookup>(this, std::move(done));
-  lookup->start(name, true);
+  lookup->start(name, 0);
   return lookup;
 }
 

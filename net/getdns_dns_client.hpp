@@ -2,7 +2,8 @@
 // loop (getdns_extension_set_libevent_base). The client owns its getdns context; the
 // event_base is borrowed and must outlive the client and every handle it returned.
 // Answers are classified as Ok / NoRecord (NXDOMAIN, NODATA) / Failed (everything else,
-// with a detail such as "SERVFAIL" or "timeout after 5000 ms"). Callbacks follow
+// with a detail such as "SERVFAIL" or "timeout after 5000 ms"). No DNSSEC validation here:
+// every answer is DnssecStatus::Unchecked (the upstream's AD bit is passed on as is). Callbacks follow
 // common/pending.hpp; destroying the client cancels everything still outstanding.
 #pragma once
 
@@ -45,6 +46,8 @@ class GetdnsDnsClient final : public DnsClient {
   GetdnsDnsClient& operator=(const GetdnsDnsClient&) = delete;
 
   RequestHandle lookupTxt(const std::string& name, TxtCallback done) override;
+  RequestHandle lookupMx(const std::string& name, MxCallback done) override;
+  RequestHandle lookupTlsa(const std::string& name, TlsaCallback done) override;
   RequestHandle lookupAddresses(const std::string& name, AddressCallback done) override;
 
  private:

@@ -68,8 +68,9 @@ HttpResponseParser::State HttpResponseParser::finishEof(bool clean_close) {
   return failWith("connection closed before the end of the body");
 }
 
-HttpResponseParser::State HttpResponseParser::failWith(std::string why) {
+HttpResponseParser::State HttpResponseParser::failWith(std::string why, bool too_large) {
   error_ = std::move(why);
+  too_large_ = too_large;
   buffer_.clear();
   pos_ = 0;
   return state_ = State::Failed;
@@ -80,11 +81,11 @@ std::optional<std::string_view> HttpResponseParser::takeLine(std::size_t limit) 
   rest.remove_prefix(pos_);
   auto nl = rest.find('\n');
   if (nl == std::string_view::npos) {
-    if (rest.size() > limit) failWith("header line too long");
+    if (rest.size() > limit) failWith("header line too long", true);
     return std::nullopt;
   }
   if (nl + 1 > limit) {
-    failWith("header line too long");
+    failWith("header line too long", true);
     return std::nullopt;
   }
   std::string_view line = rest.substr(0, nl);
@@ -118,7 +119,7 @@ bool HttpResponseParser::parseHeaderLine(std::string_view line) {
     return false;
   }
   if (headers_.size() >= MaxHeaders) {
-    failWith("too many header fields");
+    failWith("too many header fields", true);
     return false;
   }
   headers_.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
@@ -171,7 +172,7 @@ bool HttpResponseParser::startBody() {
     return true;
   }
   if (*length > max_body_) {
-    failWith(fmt::format("Content-Length {} exceeds the limit of {} bytes", *length, max_body_));
+    failWith(fmt::format("Content-Length {} exceeds the limit of {} bytes", *length, max_body_), true);
     return false;
   }
   remaining_ = *length;
@@ -186,7 +187,7 @@ bool HttpResponseParser::takeBodyBytes(std::size_t wanted) {
   body_.append(buffer_, pos_, std::min(n, room));
   pos_ += n;
   if (body_.size() > max_body_) {
-    failWith(fmt::format("body larger than {} bytes", max_body_));
+    failWith(fmt::format("body larger than {} bytes", max_body_), true);
     return false;
   }
   return true;
@@ -202,7 +203,7 @@ HttpResponseParser::State HttpResponseParser::run() {
         auto line = takeLine(max_header_bytes_ - std::min(header_bytes_, max_header_bytes_));
         if (!line) {
           if (state_ != State::Failed && buffer_.size() - pos_ + header_bytes_ > max_header_bytes_) {
-            return failWith("response headers too large");
+            return failWith("response headers too large", true);
           }
           return state_;
         }
@@ -247,7 +248,7 @@ HttpResponseParser::State HttpResponseParser::run() {
           return failWith("invalid chunk size");
         }
         if (size > max_body_ - body_.size()) {  // fail before reading a chunk that cannot fit
-          return failWith(fmt::format("body larger than {} bytes", max_body_));
+          return failWith(fmt::format("body larger than {} bytes", max_body_), true);
         }
         remaining_ = size;
         phase_ = size == 0 ? Phase::Trailers : Phase::ChunkData;
@@ -264,7 +265,7 @@ HttpResponseParser::State HttpResponseParser::run() {
         auto line = takeLine(MaxChunkLine);
         if (!line) return state_ == State::Failed ? state_ : (state_ = State::NeedMore);
         header_bytes_ += line->size() + 2;
-        if (header_bytes_ > max_header_bytes_) return failWith("trailer section too large");
+        if (header_bytes_ > max_header_bytes_) return failWith("trailer section too large", true);
         if (line->empty()) phase_ = Phase::Done;
         break;
       }

@@ -2,7 +2,8 @@
 // untrusted server (up to MaxInterimResponses 1xx responses, skipped; then the final status
 // line, headers, and a Content-Length, chunked or read-until-close body). Pure: bytes in,
 // state out, no I/O; owned by one fetch on one loop.
-// Errors: State::Failed with error() describing why ("body larger than 65536 bytes").
+// Errors: State::Failed with error() describing why ("body larger than 65536 bytes") and
+// tooLarge() telling a bound that was hit apart from a malformed response.
 // Limits: all header sections together (1xx ones too) <= max_header_bytes, body <= max_body
 // (never buffers more than max_body + 1 body bytes; a Content-Length above max_body fails
 // before any body byte).
@@ -41,14 +42,17 @@ class HttpResponseParser {
   int status() const { return status_; }
   // First value of a header (name compared case-insensitively), without surrounding spaces.
   std::optional<std::string_view> header(std::string_view name) const;
+  // Every header field of the final response, names as received, values trimmed.
+  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
   const std::string& body() const { return body_; }
   const std::string& error() const { return error_; }
+  bool tooLarge() const { return too_large_; }  // Failed because a size bound was hit
 
  private:
   enum class Phase { StatusLine, Headers, Paused, Body, UntilClose, ChunkSize, ChunkData,
                      ChunkEnd, Trailers, Done };
   State run();
-  State failWith(std::string why);
+  State failWith(std::string why, bool too_large = false);
   std::optional<std::string_view> takeLine(std::size_t limit);
   bool parseStatusLine(std::string_view line);
   bool parseHeaderLine(std::string_view line);
@@ -69,6 +73,7 @@ class HttpResponseParser {
   std::uint64_t remaining_ = 0;  // bytes left in the Content-Length body or current chunk
   std::string body_;
   std::string error_;
+  bool too_large_ = false;
 };
 
 // "text/plain", any case, parameters ignored: "Text/Plain; charset=utf-8" -> true.

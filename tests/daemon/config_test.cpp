@@ -37,18 +37,18 @@ std::vector<std::string> parseErrors(std::string_view text, const std::vector<st
 TEST_CASE("every table default parses and an empty file gives the defaults") {
   const Settings s = parseOk("");
   CHECK(s == defaultSettings());
-  CHECK(s.listen == std::vector<std::string>{"inet:127.0.0.1:8461"});
-  CHECK(s.unix_socket_mode == 0666);
-  CHECK(s.max_query_size == 10000);
-  CHECK(s.max_reply_size == 100000);
-  CHECK(s.idle_timeout == 60s);
-  CHECK(s.tlsrpt_map_names == std::vector<std::string>{"postfix-tlsrpt"});
-  CHECK(s.on_resolve_timeout == OnResolveTimeout::NotFound);
-  CHECK(s.dns_servers.empty());
-  CHECK(s.max_idle == 30 * 24h);
-  CHECK(s.lmdb_map_size == 64u * 1024 * 1024);
-  CHECK(s.user == "mtastsd");
-  CHECK_FALSE(s.allow_root);
+  CHECK(s.server.listen == std::vector<std::string>{"inet:127.0.0.1:8461"});
+  CHECK(s.server.unix_socket_mode == 0666);
+  CHECK(s.server.max_query_size == 10000);
+  CHECK(s.server.max_reply_size == 100000);
+  CHECK(s.server.idle_timeout == 60s);
+  CHECK(s.server.tlsrpt_map_names == std::vector<std::string>{"postfix-tlsrpt"});
+  CHECK(s.policy.on_resolve_timeout == OnResolveTimeout::NotFound);
+  CHECK(s.dns.dns_servers.empty());
+  CHECK(s.policy.max_idle == 30 * 24h);
+  CHECK(s.store.lmdb_map_size == 64u * 1024 * 1024);
+  CHECK(s.process.user == "mtastsd");
+  CHECK_FALSE(s.process.allow_root);
 }
 
 TEST_CASE("every key is declared once and has help text") {
@@ -82,35 +82,35 @@ TEST_CASE("good values of every type are parsed into typed fields") {
       "tlsrpt_map_names =\n"
       "lmdb_map_size = 1G\n"
       "fetch_retry_interval = 600\n");
-  CHECK(s.listen == std::vector<std::string>{"inet:[::1]:8461", "unix:/run/mtastsd/sock", "inet:0.0.0.0:0"});
-  CHECK(s.unix_socket_mode == 0660);
-  CHECK(s.unix_socket_owner == "postfix");
-  CHECK(s.state_dir == "./state");
-  CHECK(s.log_level == "debug");
-  CHECK(s.max_query_size == 4096);
-  CHECK(s.max_connections == 7);
-  CHECK(s.idle_timeout == 120s);
-  CHECK(s.query_wait_timeout == 250ms);
-  CHECK(s.on_resolve_timeout == OnResolveTimeout::Temp);
-  CHECK(s.strict_testing);
-  CHECK(s.tlsrpt_map_names.empty());
-  CHECK(s.lmdb_map_size == 1024u * 1024 * 1024);
-  CHECK(s.fetch_retry_interval == 10min);
+  CHECK(s.server.listen == std::vector<std::string>{"inet:[::1]:8461", "unix:/run/mtastsd/sock", "inet:0.0.0.0:0"});
+  CHECK(s.server.unix_socket_mode == 0660);
+  CHECK(s.server.unix_socket_owner == "postfix");
+  CHECK(s.store.state_dir == "./state");
+  CHECK(s.process.log_level == "debug");
+  CHECK(s.server.max_query_size == 4096);
+  CHECK(s.server.max_connections == 7);
+  CHECK(s.server.idle_timeout == 120s);
+  CHECK(s.policy.query_wait_timeout == 250ms);
+  CHECK(s.policy.on_resolve_timeout == OnResolveTimeout::Temp);
+  CHECK(s.policy.strict_testing);
+  CHECK(s.server.tlsrpt_map_names.empty());
+  CHECK(s.store.lmdb_map_size == 1024u * 1024 * 1024);
+  CHECK(s.policy.fetch_retry_interval == 10min);
 }
 
 TEST_CASE("user and allow_root are parsed and a 64k map is the smallest allowed") {
   const Settings s = parseOk("user = mtastsd\nallow_root = yes\nlmdb_map_size = 64k\n");
-  CHECK(s.user == "mtastsd");
-  CHECK(s.allow_root);
-  CHECK(s.lmdb_map_size == 64u * 1024);
-  CHECK(parseOk("user =\n").user.empty());  // empty = do not switch
+  CHECK(s.process.user == "mtastsd");
+  CHECK(s.process.allow_root);
+  CHECK(s.store.lmdb_map_size == 64u * 1024);
+  CHECK(parseOk("user =\n").process.user.empty());  // empty = do not switch
 }
 
 TEST_CASE("max_policy_size goes up to the policy parser's own limit and no further") {
   // A larger value would download bodies that parsePolicy then refuses (RFC 8461 3.3: 64 KiB).
-  CHECK(parseOk("max_policy_size = 64k\n").max_policy_size == sts::MaxPolicyBodyBytes);
-  CHECK(parseOk("max_policy_size = 1k\n").max_policy_size == 1024);
-  CHECK(defaultSettings().max_policy_size == sts::MaxPolicyBodyBytes);
+  CHECK(parseOk("max_policy_size = 64k\n").policy.max_policy_size == sts::MaxPolicyBodyBytes);
+  CHECK(parseOk("max_policy_size = 1k\n").policy.max_policy_size == 1024);
+  CHECK(defaultSettings().policy.max_policy_size == sts::MaxPolicyBodyBytes);
   for (const char* value : {"65537", "128k", "1M", "1023", "64"}) {
     CAPTURE(value);
     const auto errors = parseErrors(std::string("max_policy_size = ") + value + "\n");
@@ -186,8 +186,8 @@ TEST_CASE("continuation lines, comments and blank lines follow main.cf rules") {
       "  # a comment inside a continued value is skipped\n"
       "\tinet:127.0.0.1:3\r\n"
       "log_level=warn\n");
-  CHECK(s.listen == std::vector<std::string>{"inet:127.0.0.1:1", "inet:127.0.0.1:2", "inet:127.0.0.1:3"});
-  CHECK(s.log_level == "warn");
+  CHECK(s.server.listen == std::vector<std::string>{"inet:127.0.0.1:1", "inet:127.0.0.1:2", "inet:127.0.0.1:3"});
+  CHECK(s.process.log_level == "warn");
   auto errors = parseErrors("  indented = 1\n");
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "test.conf:1: continuation line without a preceding key");
@@ -196,8 +196,8 @@ TEST_CASE("continuation lines, comments and blank lines follow main.cf rules") {
 TEST_CASE("later values win: duplicates in the file, then -o overrides") {
   const Settings s = parseOk("max_connections = 5\nmax_connections = 6\nlog_level = warn\n",
                              {"max_connections=7", "max_connections = 8"});
-  CHECK(s.max_connections == 8);
-  CHECK(s.log_level == "warn");
+  CHECK(s.server.max_connections == 8);
+  CHECK(s.process.log_level == "warn");
 }
 
 TEST_CASE("formatSettings prints every key and parses back to the same settings") {
@@ -224,9 +224,9 @@ TEST_CASE("reload applies reloadable keys and reports the others") {
   const Settings merged = mergeReloadable(running, fresh, applied, ignored);
   CHECK(applied == std::vector<std::string>{"log_level", "max_connections"});
   CHECK(ignored == std::vector<std::string>{"listen"});
-  CHECK(merged.log_level == "debug");
-  CHECK(merged.max_connections == 3);
-  CHECK(merged.listen == running.listen);
+  CHECK(merged.process.log_level == "debug");
+  CHECK(merged.server.max_connections == 3);
+  CHECK(merged.server.listen == running.server.listen);
 }
 
 TEST_CASE("the roff key list names every key") {
@@ -244,13 +244,44 @@ TEST_CASE("command line options are parsed like a Postfix daemon's") {
   CHECK(cli->config_path_given);
   CHECK(cli->overrides == std::vector<std::string>{"a=1", "b=2"});
   CHECK(cli->verbose);
-  CHECK(cli->check_config);
+  CHECK(cli->command == Command::CheckConfig);
   auto defaults = parseCommandLine({});
   REQUIRE(defaults.has_value());
   CHECK(defaults->config_path == DefaultConfigPath);
   CHECK_FALSE(defaults->config_path_given);
+  CHECK(defaults->command == Command::Run);
   CHECK_FALSE(parseCommandLine({"-o"}).has_value());
   CHECK_FALSE(parseCommandLine({"--bogus"}).has_value());
+}
+
+TEST_CASE("each invocation is one command; --help and --version win, acting commands exclude each other") {
+  struct Case { std::vector<std::string> args; bool ok; Command command; std::string domain; };
+  const Case cases[] = {
+      {{}, true, Command::Run, ""},
+      {{"--query", "a.test", "--json"}, true, Command::Query, "a.test"},
+      {{"--dump", "--json"}, true, Command::Dump, ""},
+      {{"--purge", "b.test"}, true, Command::Purge, "b.test"},
+      {{"--purge-all"}, true, Command::PurgeAll, ""},
+      {{"--check-config", "--check-config"}, true, Command::CheckConfig, ""},
+      {{"--version", "--dump"}, true, Command::Version, ""},
+      {{"--dump", "--help"}, true, Command::Help, ""},
+      {{"--print-config-table-roff"}, true, Command::PrintConfigTableRoff, ""},
+      {{"--dump", "--purge-all"}, false, Command::Run, ""},
+      {{"--help", "--query", "a.test", "--check-config"}, false, Command::Run, ""},
+      {{"--json"}, false, Command::Run, ""},
+      {{"--purge", "b.test", "--json"}, false, Command::Run, ""},
+      {{"--query"}, false, Command::Run, ""},
+  };
+  for (const auto& c : cases) {
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    CAPTURE(joined);
+    auto cli = parseCommandLine(c.args);
+    REQUIRE(cli.has_value() == c.ok);
+    if (!c.ok) continue;
+    CHECK(cli->command == c.command);
+    CHECK(cli->domain == c.domain);
+  }
 }
 
 TEST_CASE("a missing config file is empty only when it was not asked for") {
@@ -260,4 +291,32 @@ TEST_CASE("a missing config file is empty only when it was not asked for") {
   auto required = readConfigFile("/nonexistent/mtastsd.conf", true);
   REQUIRE_FALSE(required.has_value());
   CHECK(required.error().detail.find("/nonexistent/mtastsd.conf") != std::string::npos);
+}
+
+TEST_CASE("every enum key takes each of its choices and prints it back, whatever it is stored as") {
+  for (const auto& key : configKeys()) {
+    if (key.type != KeyType::Enum) continue;
+    std::string_view rest = key.choices;
+    while (!rest.empty()) {
+      const auto bar = rest.find('|');
+      const std::string choice(rest.substr(0, bar));
+      rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+      CAPTURE(key.name);
+      CAPTURE(choice);
+      const Settings s = parseOk("", {std::string(key.name) + "=" + choice});
+      CHECK(formatValue(s, key) == choice);
+    }
+  }
+}
+
+TEST_CASE("a key's validator judges each list item") {
+  const KeySpec* listen = findKey("listen");
+  REQUIRE(listen != nullptr);
+  REQUIRE(static_cast<bool>(listen->validate));
+  CHECK(listen->validate("inet:127.0.0.1:1").empty());
+  CHECK(listen->validate("tcp:1").find("must start with inet: or unix:") != std::string::npos);
+  std::vector<std::string> errors;
+  CHECK_FALSE(parseConfig("listen = inet:127.0.0.1:1, tcp:1\n", "f", {}, errors).has_value());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("f:1: listen: listen entry \"tcp:1\"") != std::string::npos);
 }

@@ -1,10 +1,11 @@
-// Fakes for net::DnsClient and net::HttpsFetcher: answers come from tables the test
-// fills; nothing is delivered until deliver() (so callbacks are never synchronous, as the
-// real ones); names in `silent` never answer. Every query is counted.
+// Fakes for net::DnsClient and net::HttpsClient: answers come from tables the test fills;
+// nothing is delivered until deliver() (so callbacks are never synchronous, as the real
+// ones); names in `silent` never answer. Every query is counted.
 #pragma once
 
 #include "net/dns_client.hpp"
-#include "net/https_fetcher.hpp"
+#include "common/tlsrpt_result_type.hpp"
+#include "net/https_client.hpp"
 
 #include <functional>
 #include <map>
@@ -22,6 +23,16 @@ class FakeQueue {
     auto item = std::make_shared<std::function<void()>>(std::move(fn));
     items_.push_back(item);
     return std::make_unique<Handle>(item);
+  }
+  // Kept aside until releaseHeld(): deliver() does not run it (a slow server).
+  RequestHandle pushHeld(std::function<void()> fn) {
+    auto item = std::make_shared<std::function<void()>>(std::move(fn));
+    held_.push_back(item);
+    return std::make_unique<Handle>(item);
+  }
+  void releaseHeld() {
+    items_.insert(items_.end(), held_.begin(), held_.end());
+    held_.clear();
   }
   // Runs until no callback is pending; returns how many ran.
   int deliver() {
@@ -58,6 +69,7 @@ class FakeQueue {
     std::weak_ptr<std::function<void()>> item_;
   };
   std::vector<std::shared_ptr<std::function<void()>>> items_;
+  std::vector<std::shared_ptr<std::function<void()>>> held_;
 };
 
 class FakeDnsClient final : public net::DnsClient {
@@ -65,72 +77,124 @@ class FakeDnsClient final : public net::DnsClient {
   explicit FakeDnsClient(FakeQueue& q) : queue_(q) {}
 
   std::map<std::string, net::TxtAnswer> txt;
+  std::map<std::string, net::MxAnswer> mx;
+  std::map<std::string, net::TlsaAnswer> tlsa;
   std::map<std::string, net::AddressAnswer> addresses;
   std::set<std::string> silent;
-  std::map<std::string, int> queries;
+  std::map<std::string, int> queries;  // "TXT name", "MX name", "TLSA name", "A name"
 
   void setTxt(const std::string& name, std::vector<std::vector<std::string>> records) {
-    txt[name] = net::TxtAnswer{net::DnsStatus::Ok, std::move(records), false, ""};
+    txt[name] = ok<net::TxtAnswer>(&net::TxtAnswer::records, std::move(records));
   }
   void setTxtStatus(const std::string& name, net::DnsStatus status, std::string detail = "") {
-    txt[name] = net::TxtAnswer{status, {}, false, std::move(detail)};
+    txt[name] = withStatus<net::TxtAnswer>(status, std::move(detail));
+  }
+  void setMx(const std::string& name, std::vector<net::MxRecord> records) {
+    mx[name] = ok<net::MxAnswer>(&net::MxAnswer::records, std::move(records));
+  }
+  void setTlsa(const std::string& name, std::vector<net::TlsaRecord> records,
+               net::DnssecStatus dnssec = net::DnssecStatus::Unchecked) {
+    tlsa[name] = ok<net::TlsaAnswer>(&net::TlsaAnswer::records, std::move(records));
+    tlsa[name].dnssec = dnssec;
   }
   void setAddress(const std::string& name, std::string address) {
-    addresses[name] = net::AddressAnswer{net::DnsStatus::Ok, {std::move(address)}, false, ""};
+    addresses[name] = ok<net::AddressAnswer>(&net::AddressAnswer::addresses, std::vector<std::string>{std::move(address)});
   }
 
   RequestHandle lookupTxt(const std::string& name, TxtCallback done) override {
-    ++queries["TXT " + name];
-    if (silent.count(name)) return queue_.push(nullptr);
-    net::TxtAnswer answer;
-    answer.status = net::DnsStatus::NoRecord;
-    if (auto it = txt.find(name); it != txt.end()) answer = it->second;
-    return queue_.push([done = std::move(done), answer]() mutable { done(std::move(answer)); });
+    return answer("TXT", name, txt, std::move(done));
+  }
+  RequestHandle lookupMx(const std::string& name, MxCallback done) override {
+    return answer("MX", name, mx, std::move(done));
+  }
+  RequestHandle lookupTlsa(const std::string& name, TlsaCallback done) override {
+    return answer("TLSA", name, tlsa, std::move(done));
   }
   RequestHandle lookupAddresses(const std::string& name, AddressCallback done) override {
-    ++queries["A " + name];
-    if (silent.count(name)) return queue_.push(nullptr);
-    net::AddressAnswer answer;
-    answer.status = net::DnsStatus::NoRecord;
-    if (auto it = addresses.find(name); it != addresses.end()) answer = it->second;
-    return queue_.push([done = std::move(done), answer]() mutable { done(std::move(answer)); });
+    return answer("A", name, addresses, std::move(done));
   }
 
  private:
+  template <typename Answer, typename Records>
+  static Answer ok(Records Answer::*field, Records records) {
+    Answer a;
+    a.status = net::DnsStatus::Ok;
+    a.*field = std::move(records);
+    return a;
+  }
+  template <typename Answer>
+  static Answer withStatus(net::DnsStatus status, std::string detail) {
+    Answer a;
+    a.status = status;
+    a.detail = std::move(detail);
+    return a;
+  }
+  // A name nobody set has no record; a silent one never answers.
+  template <typename Answer, typename Callback>
+  RequestHandle answer(const char* type, const std::string& name, const std::map<std::string, Answer>& table,
+                       Callback done) {
+    ++queries[std::string(type) + " " + name];
+    if (silent.count(name)) return queue_.push(nullptr);
+    Answer a = withStatus<Answer>(net::DnsStatus::NoRecord, "");
+    if (auto it = table.find(name); it != table.end()) a = it->second;
+    return queue_.push([done = std::move(done), a]() mutable { done(std::move(a)); });
+  }
+
   FakeQueue& queue_;
 };
 
-class FakeHttpsFetcher final : public net::HttpsFetcher {
+class FakeHttpsClient final : public net::HttpsClient {
  public:
-  explicit FakeHttpsFetcher(FakeQueue& q) : queue_(q) {}
+  explicit FakeHttpsClient(FakeQueue& q) : queue_(q) {}
 
-  std::map<std::string, net::FetchResult> results;  // by host
+  std::map<std::string, net::HttpsResult> results;  // by host
   std::set<std::string> silent;
+  std::set<std::string> held;  // answered only after the queue's releaseHeld()
   std::map<std::string, int> fetches;
-  std::vector<net::FetchRequest> requests;
+  std::vector<net::HttpsRequest> requests;
 
+  // A 200 text/plain response with this body.
   void setBody(const std::string& host, std::string body) {
-    net::FetchResult r;
-    r.ok = true;
-    r.http_status = 200;
-    r.body = std::move(body);
+    setResponse(host, 200, {{"content-type", "text/plain"}}, std::move(body));
+  }
+  void setResponse(const std::string& host, int status, net::HttpHeaders headers, std::string body) {
+    net::HttpsResult r;
+    r.response.status = status;
+    r.response.headers = std::move(headers);
+    r.response.body = std::move(body);
     results[host] = std::move(r);
   }
-  void setFailure(const std::string& host, TlsRptResultType type, std::string detail) {
-    net::FetchResult r;
-    r.failure = type;
-    r.detail = std::move(detail);
+  void setError(const std::string& host, net::HttpsErrorKind kind, std::string detail) {
+    net::HttpsResult r;
+    r.error = net::HttpsError{kind, std::move(detail)};
     results[host] = std::move(r);
+  }
+  // A failure the MTA-STS rules read as `type`: a certificate error for sts-webpki-invalid,
+  // a failed connection otherwise.
+  void setFailure(const std::string& host, TlsRptResultType type, std::string detail) {
+    setError(host, type == TlsRptResultType::StsWebpkiInvalid ? net::HttpsErrorKind::TlsCertificate
+                                                              : net::HttpsErrorKind::Connect,
+             std::move(detail));
   }
 
-  RequestHandle fetch(net::FetchRequest request, Callback done) override {
+  RequestHandle send(net::HttpsRequest request, Callback done) override {
     ++fetches[request.host];
     requests.push_back(request);
     if (silent.count(request.host)) return queue_.push(nullptr);
-    net::FetchResult result;
-    result.detail = "connection refused";
+    net::HttpsResult result;
+    result.error = net::HttpsError{net::HttpsErrorKind::Connect, "connection refused"};
     if (auto it = results.find(request.host); it != results.end()) result = it->second;
-    return queue_.push([done = std::move(done), result]() mutable { done(std::move(result)); });
+    // As the real client: a head the caller does not want ends the exchange there.
+    if (result.ok() && request.read_body) {
+      net::HttpsResponse head = result.response;
+      head.body.clear();
+      if (!request.read_body(head)) {
+        result.response.body.clear();
+        result.response.body_skipped = true;
+      }
+    }
+    auto answer = [done = std::move(done), result]() mutable { done(std::move(result)); };
+    return held.count(request.host) ? queue_.pushHeld(std::move(answer)) : queue_.push(std::move(answer));
   }
 
  private:

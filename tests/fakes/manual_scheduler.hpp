@@ -18,6 +18,8 @@ class ManualScheduler final : public Scheduler {
     return std::make_unique<Handle>(task);
   }
 
+  std::chrono::milliseconds monotonicNow() const override { return std::chrono::milliseconds(now_ms_); }
+
   // Runs every task due up to now + ms (including tasks those tasks schedule).
   void advance(std::chrono::milliseconds ms) {
     const std::int64_t target = now_ms_ + ms.count();

@@ -223,6 +223,14 @@ class Daemon:
     def log(self, tail=60):
         return log_tail(self.log_path, tail)
 
+    def log_count(self, *needles):
+        """Log lines that contain any of needles."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return sum(1 for line in f if any(n in line for n in needles))
+        except OSError:
+            return 0
+
     def __enter__(self):
         return self.start()
 

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, _argv, start_world, stop_world, take_binary_arg  # noqa: E402
+from daemon_harness import Daemon, _argv, start_world, stop_world, take_binary_arg, wait_until  # noqa: E402
 from scenarios import NOTFOUND, SCENARIOS, secure  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
@@ -52,16 +52,23 @@ class CacheTest(unittest.TestCase):
         # Restarted against a dead DNS server, re-checking the TXT record every second.
         with Daemon(MTASTSD, WORLD, state_dir=self.state, dns_servers=DEAD_DNS,
                     dns_timeout="300ms", txt_check_interval="1s") as d:
-            for _ in range(3):
+            answers = []
+
+            def query_until_three_failed_checks():
                 with d.client() as c:
-                    self.assertEqual(c.query("GOOD.Test"), secure("mx.good.test", ".good.test"))
-                time.sleep(1.2)
+                    answers.append(c.query("GOOD.Test"))
+                return d.log_count("TXT lookup failed") >= 3
+
+            # Each query past txt_check_interval starts a re-check, which fails: poll for three.
+            self.assertTrue(wait_until(query_until_three_failed_checks, timeout=15, step=0.2), d.log(200))
+            self.assertEqual(set(answers), {secure("mx.good.test", ".good.test")})
             self.assertIn("TXT lookup failed", d.log(200))
         self.assertEqual(WORLD.request_count("good.test"), fetches)
 
     def test_an_expired_policy_that_cannot_be_refreshed_is_dropped(self):
         row = WORLD.by_domain["changing.test"]
         WORLD.set_policy("changing.test", "version: STSv1\nmode: enforce\nmx: mx.changing.test\nmax_age: 3\n")
+        fetched = time.time()
         try:
             with Daemon(MTASTSD, WORLD, state_dir=self.state) as d, d.client() as c:
                 self.assertEqual(c.query("changing.test"), secure("mx.changing.test"))
@@ -71,9 +78,16 @@ class CacheTest(unittest.TestCase):
                     dns_timeout="300ms") as d:
             with d.client() as c:
                 self.assertEqual(c.query("changing.test"), secure("mx.changing.test"))
-            time.sleep(3.5)  # past max_age: the refresh cannot succeed, the policy is gone
-            with d.client() as c:
-                self.assertEqual(c.query("changing.test"), NOTFOUND)
+
+            def answer():
+                with d.client() as c:
+                    return c.query("changing.test")
+
+            # Past max_age the refresh cannot succeed and the policy is gone: poll for that.
+            self.assertTrue(wait_until(lambda: answer() == NOTFOUND, timeout=15, step=0.2), d.log(200))
+            # Not before max_age ran out (whole seconds: the fetch time may be cut by up to 1 s).
+            self.assertGreaterEqual(time.time() - fetched, 2.0)
+            self.assertEqual(answer(), NOTFOUND)
 
     def test_dump_and_purge_beside_a_running_daemon(self):
         with Daemon(MTASTSD, WORLD, state_dir=self.state) as d:

@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import (Daemon, _argv, base_options, free_port, root_options, start_world,  # noqa: E402
-                            real_root, stop_world, take_binary_arg)
+                            real_root, stop_world, take_binary_arg, wait_until)
 from scenarios import NOTFOUND, secure  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
@@ -98,7 +98,9 @@ class BrokenPeersTest(unittest.TestCase):
                         self.assertLess(elapsed, WAIT + SLACK)
                 self.assertEqual(results["good.test"][0], GOOD)
                 self.assertLess(results["good.test"][1], SLACK)
-            time.sleep(3.2)  # the tarpit fetch and the dropped DNS queries time out now
+            # The tarpit fetch and the dropped DNS queries time out: poll for the last one.
+            self.assertTrue(wait_until(lambda: d.log_count("TXT lookup failed domain=silent.test") > 0,
+                                       timeout=15), d.log(400))
             with d.client() as c:
                 self.assertEqual(c.query("good.test"), GOOD)
                 for name in BROKEN:

@@ -115,6 +115,7 @@ class Garbage(HostileCase):
 
     def test_closing_in_the_middle_of_a_pipeline_with_lookups_pending(self):
         packets_before = self.blackhole.packets
+        failed_before = self.log_count("TXT lookup failed")
         for i in range(30):
             with socket.create_connection(("127.0.0.1", self.daemon.port), timeout=5) as s:
                 s.sendall(b"".join(netstring(b"postfix d%d-%d.blackhole.test" % (i, k)) for k in range(20))
@@ -123,7 +124,9 @@ class Garbage(HostileCase):
                     s.recv(1)  # nothing to read: replies wait for the pending lookups
         self.assertTrue(wait_until(lambda: self.blackhole.packets > packets_before, 3.0),
                         "no DNS query reached the black hole: the lookups were never pending")
-        time.sleep(1.0)  # let the abandoned resolves time out inside the daemon
+        # The abandoned resolves (one per domain) go on and time out inside the daemon.
+        self.assertTrue(wait_until(lambda: self.log_count("TXT lookup failed") - failed_before >= 30 * 20, 15.0),
+                        self.daemon.log())
         self.assert_still_answers()
         self.assertEqual(self.log_count("critical", "internal error"), 0, self.daemon.log())
 

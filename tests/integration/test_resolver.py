@@ -179,7 +179,18 @@ class ChangingPolicyTest(DaemonCase):
             WORLD.set_policy("changing.test", "version: STSv1\nmode: enforce\nmx: new-mx.changing.test\n"
                                               "max_age: 86400\n")
             try:
-                time.sleep(TXT_CHECK + 1.5)  # past txt_check_interval; the id is still the old one
+                # Past txt_check_interval a query starts a TXT re-check; the id is still the old
+                # one, so the old policy stays: poll until the re-check reached the DNS server.
+                txt_before = WORLD.dns_query_count("_mta-sts.changing.test", "TXT")
+                answers = []
+
+                def rechecked():
+                    answers.append(c.query("changing.test"))
+                    return WORLD.dns_query_count("_mta-sts.changing.test", "TXT") > txt_before
+
+                if not wait_until(rechecked, timeout=TXT_CHECK + 10, step=0.3):
+                    self.fail_with_log("the TXT record was never re-checked")
+                self.assertEqual(set(answers), {row["reply"]})
                 self.assertEqual(c.query("changing.test"), row["reply"])
                 WORLD.set_txt("changing.test", [["v=STSv1; id=changed2"]])
                 want = secure("new-mx.changing.test")

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <optional>
 
 using namespace mtasts;
@@ -35,6 +36,16 @@ struct DnsWorld {
     REQUIRE(test::runLoopUntil(base.get(), [&] { return got.has_value(); }, 10s));
     return std::move(*got);
   }
+  MxAnswer mx(const std::string& name) { return ask<MxAnswer>(&GetdnsDnsClient::lookupMx, name); }
+  TlsaAnswer tlsa(const std::string& name) { return ask<TlsaAnswer>(&GetdnsDnsClient::lookupTlsa, name); }
+  template <typename Answer, typename Lookup>
+  Answer ask(Lookup lookup, const std::string& name) {
+    std::optional<Answer> got;
+    auto handle = (client.get()->*lookup)(name, [&](Answer a) { got = std::move(a); });
+    CHECK_FALSE(got.has_value());
+    REQUIRE(test::runLoopUntil(base.get(), [&] { return got.has_value(); }, 10s));
+    return std::move(*got);
+  }
   AddressAnswer addresses(const std::string& name) {
     std::optional<AddressAnswer> got;
     auto handle = client->lookupAddresses(name, [&](AddressAnswer a) { got = std::move(a); });
@@ -61,7 +72,8 @@ TEST_CASE("dns client returns each TXT RR with its character-strings kept apart"
   CHECK(statusName(a.status) == std::string("Ok"));
   using Rec = std::vector<std::string>;
   CHECK(a.records == std::vector<Rec>{Rec{"v=STSv1; ", "id=abc123"}, Rec{"unrelated"}});
-  CHECK_FALSE(a.dnssec_secure);
+  CHECK_FALSE(a.upstream_ad);
+  CHECK(a.dnssec == DnssecStatus::Unchecked);
 }
 
 TEST_CASE("dns client keeps TXT bytes raw, including NUL and empty strings") {
@@ -79,11 +91,14 @@ TEST_CASE("dns client follows a CNAME chain and keeps only the RRset at its end"
   CHECK(a.records == std::vector<std::vector<std::string>>{{"v=STSv1; id=viacname"}});
 }
 
-TEST_CASE("dns client reports the AD bit of its upstream as dnssec_secure") {
+// Issue [7]: "secure" used to be the upstream's AD bit. A stub that did not validate passes
+// the bit on, but calls nothing Secure ([12] adds validation and the AD-trust option).
+TEST_CASE("dns client passes the upstream's AD bit on but calls no unvalidated answer secure") {
   DnsWorld world;
   TxtAnswer a = world.txt("secure.test");
   REQUIRE(a.status == DnsStatus::Ok);
-  CHECK(a.dnssec_secure);
+  CHECK(a.upstream_ad);
+  CHECK(dnssecStatusName(a.dnssec) == std::string("unchecked"));
 }
 
 TEST_CASE("dns client classifies negative and failed TXT answers") {
@@ -121,6 +136,42 @@ TEST_CASE("dns client merges A and AAAA into numeric strings") {
     CHECK(got == c.addresses);
     if (c.status == DnsStatus::Failed) CHECK(a.detail == "SERVFAIL");
   }
+}
+
+TEST_CASE("dns client returns MX records as preference and lower-case host") {
+  DnsWorld world;
+  MxAnswer a = world.mx("mx.test");
+  REQUIRE(statusName(a.status) == std::string("Ok"));
+  auto got = a.records;
+  std::sort(got.begin(), got.end(), [](const MxRecord& x, const MxRecord& y) { return x.preference < y.preference; });
+  CHECK(got == std::vector<MxRecord>{{10, "mx1.mx.test"}, {20, "mx2.example.net"}});
+  CHECK(world.mx("nullmx.test").records == std::vector<MxRecord>{{0, ""}});  // RFC 7505 null MX
+  CHECK(world.mx("alias.test").records == std::vector<MxRecord>{{5, "via.cname.test"}});
+  struct Case { const char* name; DnsStatus status; const char* detail; };
+  for (auto c : {Case{"split.test", DnsStatus::NoRecord, "NODATA"},  // no implicit MX here
+                 Case{"missing.test", DnsStatus::NoRecord, "NXDOMAIN"},
+                 Case{"servfail.test", DnsStatus::Failed, "SERVFAIL"}}) {
+    CAPTURE(c.name);
+    MxAnswer m = world.mx(c.name);
+    CHECK(statusName(m.status) == std::string(statusName(c.status)));
+    CHECK(m.detail == c.detail);
+    CHECK(m.records.empty());
+  }
+}
+
+TEST_CASE("dns client returns TLSA records with raw association data, unchecked") {
+  DnsWorld world;
+  TlsaAnswer a = world.tlsa("_25._tcp.mx1.mx.test");
+  REQUIRE(statusName(a.status) == std::string("Ok"));
+  std::string sha256;
+  for (int i = 0; i < 32; ++i) sha256.push_back(static_cast<char>(i));
+  auto got = a.records;
+  std::sort(got.begin(), got.end(), [](const TlsaRecord& x, const TlsaRecord& y) { return x.usage > y.usage; });
+  CHECK(got == std::vector<TlsaRecord>{{3, 1, 1, sha256}, {2, 0, 2, std::string(64, '\xff')}});
+  CHECK(a.upstream_ad);  // the responder sets AD on this name ...
+  CHECK(a.dnssec == DnssecStatus::Unchecked);  // ... which validates nothing
+  TlsaAnswer none = world.tlsa("_25._tcp.mx2.mx.test");
+  CHECK(statusName(none.status) == std::string("NoRecord"));
 }
 
 TEST_CASE("dns client never calls back a cancelled or destroyed lookup") {

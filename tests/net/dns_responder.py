@@ -11,7 +11,7 @@ import struct
 import sys
 import threading
 
-TXT, A, AAAA, CNAME = 16, 1, 28, 5
+TXT, A, AAAA, CNAME, MX, TLSA = 16, 1, 28, 5, 15, 52
 NOERROR, SERVFAIL, NXDOMAIN, REFUSED = 0, 2, 3, 5
 
 # name -> list of (type, owner, rdata-bytes) answers, or an rcode/"drop" behaviour.
@@ -25,8 +25,15 @@ def txt(*strings):
 def wire(name):
     out = b""
     for label in name.rstrip(".").split("."):
-        out += bytes([len(label)]) + label.encode()
+        if label:
+            out += bytes([len(label)]) + label.encode()
     return out + b"\0"
+
+def mx(preference, host):
+    return struct.pack("!H", preference) + wire(host)
+
+def tlsa(usage, selector, mtype, data):
+    return bytes([usage, selector, mtype]) + data
 
 ZONE = {
     ("split.test", TXT): [("split.test", TXT, txt("v=STSv1; ", "id=abc123")),
@@ -42,13 +49,20 @@ ZONE = {
     ("addr.test", AAAA): [("addr.test", AAAA, socket.inet_pton(socket.AF_INET6, "2001:db8::1"))],
     ("v4only.test", A): [("v4only.test", A, bytes([198, 51, 100, 7]))],
     ("v4only.test", AAAA): [],
+    ("mx.test", MX): [("mx.test", MX, mx(10, "mx1.mx.test")),
+                      ("mx.test", MX, mx(20, "MX2.Example.NET"))],
+    ("nullmx.test", MX): [("nullmx.test", MX, mx(0, "."))],
+    ("alias.test", MX): [("alias.test", CNAME, wire("mx.test")),
+                         ("mx.test", MX, mx(5, "via.cname.test"))],
+    ("_25._tcp.mx1.mx.test", TLSA): [("_25._tcp.mx1.mx.test", TLSA, tlsa(3, 1, 1, bytes(range(32)))),
+                                     ("_25._tcp.mx1.mx.test", TLSA, tlsa(2, 0, 2, b"\xff" * 64))],
     ("nodata.test", TXT): [],
     ("nodata.test", A): [],
     ("nodata.test", AAAA): [],
 }
 RCODES = {"servfail.test": SERVFAIL, "refused.test": REFUSED}
 DROP = {"drop.test"}
-AUTHENTICATED = {"secure.test"}
+AUTHENTICATED = {"secure.test", "_25._tcp.mx1.mx.test"}
 
 
 def parse_question(msg):

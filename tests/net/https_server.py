@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HTTPS test servers for the net/ integration tests (stdlib + the openssl CLI).
+"""HTTPS test servers for the net/ and policy/ integration tests (stdlib + the openssl CLI).
 
 Usage: https_server.py --dir <empty temp dir> [--lifetime <seconds>]
 Makes a test CA and server certificates in --dir (valid, wrong name, expired, other CA,
@@ -129,6 +129,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.chunked([POLICY[:10], POLICY[10:30], POLICY[30:]])
         elif p == "/big-chunked":
             self.chunked([b"c" * 8192] * 10)
+        elif p == "/headers":
+            self.reply(200, b"ok\n", extra=[("X-Mixed-Case", "Yes"), ("X-Twice", "first"), ("X-Twice", "second")])
         elif p == "/stall":
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -136,6 +138,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             time.sleep(60)
+        else:
+            self.reply(404, b"unknown test path\n")
+
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if self.path == "/echo-post":
+            head = (f"method=POST\nctype={self.headers.get('Content-Type')}\n"
+                    f"x-test={self.headers.get('X-Test')}\nlength={length}\n").encode()
+            self.reply(202, head + body, extra=[("X-Received", str(length))])
         else:
             self.reply(404, b"unknown test path\n")
 

@@ -1,5 +1,7 @@
 #include "tests/net/test_support.hpp"
 
+#include "net/timeval.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -89,8 +91,7 @@ bool runLoopUntil(event_base* base, const std::function<bool()>& done,
   bool expired = false;
   event* guard = evtimer_new(
       base, [](evutil_socket_t, short, void* flag) { *static_cast<bool*>(flag) = true; }, &expired);
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  const timeval tv = toTimeval(timeout);
   evtimer_add(guard, &tv);
   while (!done() && !expired) event_base_loop(base, EVLOOP_ONCE);
   event_free(guard);

@@ -1,0 +1,17 @@
+#include "daemon/components.hpp"
+
+#include "daemon/policy_component.hpp"
+#include "daemon/runtime.hpp"
+#include "daemon/server_component.hpp"
+
+#include <memory>
+
+namespace mtasts::daemon {
+
+void addComponents(Runtime& runtime, const Settings& settings) {
+  auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy));
+  runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
+  // e.g. [8]: runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt));
+}
+
+}  // namespace mtasts::daemon

@@ -1,0 +1,147 @@
+// The one declaration of every configuration key (see config.hpp). The order is the
+// documentation order: --check-config, mtastsd.conf(5) and dist/mtastsd.conf.example list
+// the keys in it, so the older keys stay where they were; each entry names the section
+// (the component) that reads it. A new component's keys go in one block at the end.
+// Bounds are in the stored unit (bytes, count, ms).
+#include "daemon/config.hpp"
+
+#include "net/listener.hpp"
+#include "sts/policy_parser.hpp"
+
+namespace mtasts::daemon {
+namespace {
+
+using S = Settings;
+using Server = ServerSettings;
+using Policy = PolicySettings;
+using Process = ProcessSettings;
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+constexpr std::uint64_t Sec = 1000;
+constexpr std::uint64_t Min = 60 * Sec;
+constexpr std::uint64_t Hour = 60 * Min;
+constexpr std::uint64_t Day = 24 * Hour;
+constexpr std::uint64_t Year = 365 * Day;
+
+std::string validListenAddress(std::string_view item) {
+  auto parsed = net::parseListenAddress(item);
+  return parsed ? std::string() : parsed.error().detail;
+}
+
+const KeySpec Keys[] = {
+    {.name = "listen", .type = KeyType::List, .default_value = "inet:127.0.0.1:8461", .reloadable = false,
+     .help = "socketmap listeners: inet:HOST:PORT, inet:[::1]:PORT, unix:/path",
+     .field = settingsField<&S::server, &Server::listen>(), .min = 1, .max = 64, .validate = validListenAddress},
+    {.name = "unix_socket_mode", .type = KeyType::Octal, .default_value = "0666", .reloadable = false,
+     .help = "mode of unix listeners (Postfix's smtp runs as user postfix)",
+     .field = settingsField<&S::server, &Server::unix_socket_mode>(), .min = 0, .max = 07777},
+    {.name = "unix_socket_owner", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "owner of unix listeners (empty = unchanged)",
+     .field = settingsField<&S::server, &Server::unix_socket_owner>()},
+    {.name = "unix_socket_group", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "group of unix listeners (empty = unchanged)",
+     .field = settingsField<&S::server, &Server::unix_socket_group>()},
+    {.name = "state_dir", .type = KeyType::Path, .default_value = "/var/lib/mtastsd", .reloadable = false,
+     .help = "LMDB store directory (created with mode 0750 if missing)",
+     .field = settingsField<&S::store, &StoreSettings::state_dir>(), .min = 1},
+    {.name = "log_level", .type = KeyType::Enum, .default_value = "info", .reloadable = true,
+     .help = "log threshold", .field = settingsField<&S::process, &Process::log_level>(),
+     .choices = "trace|debug|info|warn|error|critical|off"},
+    {.name = "max_query_size", .type = KeyType::Size, .default_value = "10000", .reloadable = true,
+     .help = "largest socketmap request payload accepted",
+     .field = settingsField<&S::server, &Server::max_query_size>(), .min = 16, .max = 1 * MiB},
+    {.name = "max_reply_size", .type = KeyType::Size, .default_value = "100000", .reloadable = true,
+     .help = "largest reply payload sent (Postfix's limit is 100000)",
+     .field = settingsField<&S::server, &Server::max_reply_size>(), .min = 1024, .max = 100000},
+    {.name = "max_connections", .type = KeyType::Int, .default_value = "1000", .reloadable = true,
+     .help = "concurrent socketmap connections; beyond it new ones are closed",
+     .field = settingsField<&S::server, &Server::max_connections>(), .min = 1, .max = 1000000},
+    {.name = "max_pipelined", .type = KeyType::Int, .default_value = "1000", .reloadable = true,
+     .help = "requests waiting for replies per connection before reading pauses",
+     .field = settingsField<&S::server, &Server::max_pipelined>(), .min = 1, .max = 100000},
+    {.name = "idle_timeout", .type = KeyType::Duration, .default_value = "60s", .reloadable = true,
+     .help = "close a connection with no request in flight after this",
+     .field = settingsField<&S::server, &Server::idle_timeout>(), .min = Sec, .max = Day},
+    {.name = "write_timeout", .type = KeyType::Duration, .default_value = "30s", .reloadable = true,
+     .help = "close a connection whose replies cannot be written for this long",
+     .field = settingsField<&S::server, &Server::write_timeout>(), .min = Sec, .max = Day},
+    {.name = "shutdown_timeout", .type = KeyType::Duration, .default_value = "10s", .reloadable = false,
+     .help = "on SIGTERM, how long in-flight requests may still finish",
+     .field = settingsField<&S::server, &Server::shutdown_timeout>(), .min = 0, .max = 10 * Min},
+    {.name = "tlsrpt_map_names", .type = KeyType::List, .default_value = "postfix-tlsrpt", .reloadable = true,
+     .help = "map names whose verdicts carry Postfix >= 3.10 TLSRPT attributes",
+     .field = settingsField<&S::server, &Server::tlsrpt_map_names>(), .min = 0, .max = 64},
+    {.name = "strict_testing", .type = KeyType::Bool, .default_value = "no", .reloadable = true,
+     .help = "treat mode testing like enforce", .field = settingsField<&S::policy, &Policy::strict_testing>()},
+    {.name = "query_wait_timeout", .type = KeyType::Duration, .default_value = "5s", .reloadable = true,
+     .help = "how long a query waits for a resolve before on_resolve_timeout applies",
+     .field = settingsField<&S::policy, &Policy::query_wait_timeout>(), .min = 1, .max = 90 * Sec,
+     .allow_ms = true},
+    {.name = "on_resolve_timeout", .type = KeyType::Enum, .default_value = "NOTFOUND", .reloadable = true,
+     .help = "answer when a resolve takes longer than query_wait_timeout",
+     .field = settingsField<&S::policy, &Policy::on_resolve_timeout>(), .choices = "NOTFOUND|TEMP"},
+    {.name = "dns_servers", .type = KeyType::List, .default_value = "", .reloadable = false,
+     .help = "upstream resolvers host[:port] or [v6]:port; empty = /etc/resolv.conf",
+     .field = settingsField<&S::dns, &DnsSettings::dns_servers>(), .min = 0, .max = 16},
+    {.name = "dns_timeout", .type = KeyType::Duration, .default_value = "5s", .reloadable = false,
+     .help = "per DNS query bound", .field = settingsField<&S::dns, &DnsSettings::dns_timeout>(), .min = 1,
+     .max = Min, .allow_ms = true},
+    {.name = "fetch_timeout", .type = KeyType::Duration, .default_value = "10s", .reloadable = true,
+     .help = "bound on one whole policy fetch", .field = settingsField<&S::policy, &Policy::fetch_timeout>(),
+     .min = 1, .max = 5 * Min, .allow_ms = true},
+    // The policy parser's own limit is the ceiling: a larger body would be downloaded only
+    // to be refused. Below 1 KiB ordinary policies with a few mx lines would not fit.
+    {.name = "max_policy_size", .type = KeyType::Size, .default_value = "65536", .reloadable = true,
+     .help = "largest policy body fetched, 1024 to 65536 (RFC 8461 3.3 suggests 64 KiB, the policy "
+             "parser's limit); a larger body is an sts-policy-fetch-error",
+     .field = settingsField<&S::policy, &Policy::max_policy_size>(), .min = 1 * KiB, .max = sts::MaxPolicyBodyBytes},
+    {.name = "ca_file", .type = KeyType::Path, .default_value = "", .reloadable = false,
+     .help = "PEM CA bundle for policy hosts; empty = system store",
+     .field = settingsField<&S::https, &HttpsSettings::ca_file>()},
+    {.name = "txt_check_interval", .type = KeyType::Duration, .default_value = "1h", .reloadable = true,
+     .help = "re-check the _mta-sts TXT id of a cached policy at most this often",
+     .field = settingsField<&S::policy, &Policy::txt_check_interval>(), .min = Sec, .max = Year},
+    {.name = "refresh_interval", .type = KeyType::Duration, .default_value = "1d", .reloadable = true,
+     .help = "refetch a used policy once its fetch is older than this (jittered)",
+     .field = settingsField<&S::policy, &Policy::refresh_interval>(), .min = Hour, .max = Year},
+    {.name = "max_idle", .type = KeyType::Duration, .default_value = "30d", .reloadable = true,
+     .help = "policies unused this long are not refreshed and are swept once expired",
+     .field = settingsField<&S::policy, &Policy::max_idle>(), .min = Hour, .max = 10 * Year},
+    {.name = "negative_ttl", .type = KeyType::Duration, .default_value = "1h", .reloadable = true,
+     .help = "cache \"no record\" and mode none this long",
+     .field = settingsField<&S::policy, &Policy::negative_ttl>(), .min = Sec, .max = Year},
+    {.name = "failure_ttl", .type = KeyType::Duration, .default_value = "5m", .reloadable = true,
+     .help = "cache a DNS failure (never over a valid policy) this long",
+     .field = settingsField<&S::policy, &Policy::failure_ttl>(), .min = Sec, .max = Year},
+    {.name = "fetch_retry_interval", .type = KeyType::Duration, .default_value = "5m", .reloadable = true,
+     .help = "least time before fetching the same TXT id again after a failure (at least 5m)",
+     .field = settingsField<&S::policy, &Policy::fetch_retry_interval>(), .min = 5 * Min, .max = Year},
+    {.name = "usage_flush_interval", .type = KeyType::Duration, .default_value = "60s", .reloadable = true,
+     .help = "how often batched last-used stamps are written (a stamp moves once an hour at most)",
+     .field = settingsField<&S::policy, &Policy::usage_flush_interval>(), .min = Sec, .max = Day},
+    {.name = "sweep_interval", .type = KeyType::Duration, .default_value = "1h", .reloadable = true,
+     .help = "how often expired idle entries are deleted",
+     .field = settingsField<&S::policy, &Policy::sweep_interval>(), .min = Min, .max = Year},
+    {.name = "lmdb_map_size", .type = KeyType::Size, .default_value = "64M", .reloadable = false,
+     .help = "initial LMDB map size (grows on demand)",
+     .field = settingsField<&S::store, &StoreSettings::lmdb_map_size>(), .min = 64 * KiB, .max = MiB * MiB},
+    {.name = "user", .type = KeyType::String, .default_value = "mtastsd", .reloadable = false,
+     .help = "when started as root, switch to this user (and its groups) after binding the listeners; "
+             "state_dir is given to it; empty = do not switch (root then needs allow_root = yes)",
+     .field = settingsField<&S::process, &Process::user>()},
+    {.name = "allow_root", .type = KeyType::Bool, .default_value = "no", .reloadable = false,
+     .help = "allow running as root without user (not recommended)",
+     .field = settingsField<&S::process, &Process::allow_root>()},
+};
+
+}  // namespace
+
+std::span<const KeySpec> configKeys() noexcept { return Keys; }
+
+const KeySpec* findKey(std::string_view name) noexcept {
+  for (const auto& key : Keys)
+    if (key.name == name) return &key;
+  return nullptr;
+}
+
+}  // namespace mtasts::daemon

@@ -1,0 +1,95 @@
+// Settings: the typed configuration, one section per component (server, policy) and per
+// shared resource of the Runtime (dns, https, store, process). A component reads only its
+// own section; its options struct is built from it in one function next to the component
+// (serverLimits() in server_component.hpp, policyServiceOptions() in policy_component.hpp).
+// Plain values, no I/O; filled from the key table in config_table.cpp by config.hpp's parser.
+// A new component adds: a section struct here and its member in Settings, its keys in one
+// block at the end of config_table.cpp, and its line in the component list.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace mtasts::daemon {
+
+using Ms = std::chrono::milliseconds;
+
+enum class OnResolveTimeout { NotFound, Temp };  // table choices "NOTFOUND|TEMP", in this order
+
+// The socketmap server (server/).
+struct ServerSettings {
+  std::vector<std::string> listen;
+  unsigned unix_socket_mode = 0;
+  std::string unix_socket_owner;
+  std::string unix_socket_group;
+  std::size_t max_query_size = 0;
+  std::size_t max_reply_size = 0;
+  std::size_t max_connections = 0;
+  std::size_t max_pipelined = 0;
+  Ms idle_timeout{};
+  Ms write_timeout{};
+  Ms shutdown_timeout{};
+  std::vector<std::string> tlsrpt_map_names;
+  bool operator==(const ServerSettings&) const = default;
+};
+
+// The MTA-STS engine (policy/): cache rules, waits and the fetch rules.
+struct PolicySettings {
+  bool strict_testing = false;
+  Ms query_wait_timeout{};
+  OnResolveTimeout on_resolve_timeout = OnResolveTimeout::NotFound;
+  Ms fetch_timeout{};
+  std::size_t max_policy_size = 0;
+  Ms txt_check_interval{};
+  Ms refresh_interval{};
+  Ms max_idle{};
+  Ms negative_ttl{};
+  Ms failure_ttl{};
+  Ms fetch_retry_interval{};
+  Ms usage_flush_interval{};
+  Ms sweep_interval{};
+  bool operator==(const PolicySettings&) const = default;
+};
+
+// The Runtime's DnsClient.
+struct DnsSettings {
+  std::vector<std::string> dns_servers;
+  Ms dns_timeout{};
+  bool operator==(const DnsSettings&) const = default;
+};
+
+// The Runtime's HttpsClient.
+struct HttpsSettings {
+  std::string ca_file;
+  bool operator==(const HttpsSettings&) const = default;
+};
+
+// The Runtime's one LMDB environment.
+struct StoreSettings {
+  std::string state_dir;
+  std::size_t lmdb_map_size = 0;
+  bool operator==(const StoreSettings&) const = default;
+};
+
+// The process: logging and privileges.
+struct ProcessSettings {
+  std::string log_level;
+  std::string user;         // drop to this user after binding; empty = stay
+  bool allow_root = false;  // run as root without `user`
+  bool operator==(const ProcessSettings&) const = default;
+};
+
+struct Settings {
+  using Ms = daemon::Ms;
+  ServerSettings server;
+  PolicySettings policy;
+  DnsSettings dns;
+  HttpsSettings https;
+  StoreSettings store;
+  ProcessSettings process;
+  bool operator==(const Settings&) const = default;
+};
+
+}  // namespace mtasts::daemon

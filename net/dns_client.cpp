@@ -1,0 +1,15 @@
+#include "net/dns_client.hpp"
+
+namespace mtasts::net {
+
+std::string_view dnssecStatusName(DnssecStatus status) noexcept {
+  switch (status) {
+    case DnssecStatus::Unchecked: return "unchecked";
+    case DnssecStatus::Secure: return "secure";
+    case DnssecStatus::Insecure: return "insecure";
+    case DnssecStatus::Bogus: return "bogus";
+  }
+  return "?";
+}
+
+}  // namespace mtasts::net
