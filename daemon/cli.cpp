@@ -1,5 +1,7 @@
 #include "daemon/cli.hpp"
 
+#include "tlsrpt/utc_day.hpp"
+
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
@@ -50,6 +52,13 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
       acting.push_back(Command::Dump);
     } else if (arg == "--purge-all") {
       acting.push_back(Command::PurgeAll);
+    } else if (arg == "--tlsrpt-status") {
+      acting.push_back(Command::TlsrptStatus);
+    } else if (arg == "--day") {
+      if (i + 1 >= args.size()) return fail(ErrorCode::InvalidInput, "option --day needs a date (YYYY-MM-DD)");
+      out.day = args[++i];
+      if (auto day = tlsrpt::parseUtcDay(out.day); !day)
+        return fail(ErrorCode::InvalidInput, fmt::format("--day: {}", day.error().detail));
     } else if (arg == "--print-config-table-roff") {
       roff = true;
     } else {
@@ -63,11 +72,15 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
   acting.erase(std::unique(acting.begin(), acting.end()), acting.end());
   if (acting.size() > 1) {
     return fail(ErrorCode::InvalidInput,
-                "--check-config, --query, --dump, --purge and --purge-all exclude each other");
+                "--check-config, --query, --dump, --purge, --purge-all and --tlsrpt-status exclude each other");
   }
-  const bool lists = !acting.empty() && (acting.front() == Command::Query || acting.front() == Command::Dump);
+  const bool lists = !acting.empty() && (acting.front() == Command::Query || acting.front() == Command::Dump ||
+                                         acting.front() == Command::TlsrptStatus);
   if (out.json && !lists) {
-    return fail(ErrorCode::InvalidInput, "--json goes with --query or --dump");
+    return fail(ErrorCode::InvalidInput, "--json goes with --query, --dump or --tlsrpt-status");
+  }
+  if (!out.day.empty() && (acting.empty() || acting.front() != Command::TlsrptStatus)) {
+    return fail(ErrorCode::InvalidInput, "--day goes with --tlsrpt-status");
   }
   out.domain = !query_domain.empty() ? query_domain : purge_domain;
   if (help) {
@@ -87,6 +100,7 @@ std::string usageText() {
       "usage: mtastsd [-c FILE] [-o key=value]... [-v]\n"
       "       mtastsd [-c FILE] [-o key=value]... --check-config | --query DOMAIN [--json]\n"
       "       mtastsd [-c FILE] [-o key=value]... --dump [--json] | --purge DOMAIN | --purge-all\n"
+      "       mtastsd [-c FILE] [-o key=value]... --tlsrpt-status [--day YYYY-MM-DD] [--json]\n"
       "  -c FILE         configuration file (default {})\n"
       "  -o key=value    override a configuration key (repeatable, applied after the file)\n"
       "  -v              log at debug level\n"
@@ -95,7 +109,9 @@ std::string usageText() {
       "                  policy and each map's verdict; exit 0 policy, 1 none, 2 failure\n"
       "  --dump          list the policy cache in state_dir (safe while the daemon runs)\n"
       "  --purge DOMAIN  delete DOMAIN from the cache; --purge-all deletes every entry\n"
-      "  --json          JSON output for --query and --dump\n"
+      "  --tlsrpt-status TLS-RPT sessions counted per day, domain and policy, and the collector's\n"
+      "                  counters (safe while the daemon runs); --day one UTC day only\n"
+      "  --json          JSON output for --query, --dump and --tlsrpt-status\n"
       "  --version       print the version and exit\n"
       "See mtastsd(8) and mtastsd.conf(5).\n",
       DefaultConfigPath);

@@ -29,6 +29,7 @@ enum class Command {
   Version,               // --version
   Help,                  // --help, -h
   PrintConfigTableRoff,  // hidden: regenerates the man page key list
+  TlsrptStatus,          // --tlsrpt-status [--day YYYY-MM-DD]
 };
 
 struct CommandLine {
@@ -38,7 +39,8 @@ struct CommandLine {
   std::vector<std::string> overrides;  // "key=value" from -o, in order
   bool verbose = false;
   std::string domain;  // --query DOMAIN, --purge DOMAIN
-  bool json = false;   // --json: machine-readable --query / --dump output
+  bool json = false;   // --json: machine-readable --query / --dump / --tlsrpt-status output
+  std::string day;     // --day YYYY-MM-DD (--tlsrpt-status), checked to be a date
 };
 
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& args);  // without argv[0]
