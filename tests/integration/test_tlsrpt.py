@@ -211,6 +211,29 @@ class DatagramTest(TlsRptCase):
             self.assertFalse(os.path.exists(self.socket))
 
 
+    def test_the_socket_made_before_the_privilege_drop_serves_the_unprivileged_daemon(self):
+        if not real_root():
+            self.skipTest("needs real root (switches to the user mtastsd)")
+        try:
+            import pwd
+            pwd.getpwnam("mtastsd")
+            postfix_gid = grp.getgrnam("postfix").gr_gid
+        except KeyError:
+            self.skipTest("no user mtastsd or group postfix here")
+        datagram = fixture("pf311-good-success.dgram")
+        with self.daemon(user="mtastsd") as d:
+            self.assertIn("dropped privileges user=mtastsd", d.log())
+            st = os.lstat(self.socket)
+            self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, postfix_gid, 0o660))
+            self.assertEqual(send_like_libtlsrpt(self.socket, datagram), 0)
+            self.assertTrue(wait_until(lambda: total_sessions(self.status()) == 1, timeout=10, step=0.1), d.log())
+        # The unprivileged daemon could not remove the file from a root-owned directory: the
+        # next start (as root, before the drop) replaces the stale file.
+        with self.daemon(user="mtastsd") as d:
+            self.assertEqual(send_like_libtlsrpt(self.socket, datagram), 0)
+            self.assertTrue(wait_until(lambda: total_sessions(self.status()) == 2, timeout=10, step=0.1), d.log())
+
+
 class OwnFailureTest(TlsRptCase):
     FAILING = {"expired.test": "sts-webpki-invalid", "notfound.test": "sts-policy-fetch-error",
                "badpolicy.test": "sts-policy-invalid"}
