@@ -1,7 +1,9 @@
 #include "daemon/commands.hpp"
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "daemon/cache_command.hpp"
+#include "daemon/check_domain_command.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/components.hpp"
 #include "daemon/config.hpp"
@@ -10,6 +12,7 @@
 #include "daemon/query_command.hpp"
 #include "daemon/runtime.hpp"
 #include "net/signals.hpp"
+#include "tlsrpt/read_reports_command.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <sys/stat.h>
@@ -139,6 +142,16 @@ int runCacheCommand(const CommandLine& cli, const Settings& settings) {
   return runPurge(dir, cli.domain, cli.command == Command::PurgeAll);
 }
 
+// --read-reports: no configuration and no network; its own arguments (after the flag).
+int runReadReportsCommand(const CommandLine& cli, const Settings&) {
+  auto options = tlsrpt::parseReadReportsArguments(cli.command_args, SystemClock().now());
+  if (!options) {
+    std::cerr << "mtastsd: " << options.error().detail << "\n";
+    return ExitUsage;
+  }
+  return tlsrpt::runReadReports(*options, std::cout, std::cerr);
+}
+
 int runHelp(const CommandLine&, const Settings&) {
   std::cout << usageText();
   return 0;
@@ -172,6 +185,8 @@ constexpr CommandRow Commands[] = {
     {Command::Version, false, false, runVersion},
     {Command::Help, false, false, runHelp},
     {Command::PrintConfigTableRoff, false, false, runConfigTableRoff},
+    {Command::CheckDomain, true, true, runCheckDomainCommand},
+    {Command::ReadReports, false, false, runReadReportsCommand},
 };
 
 }  // namespace

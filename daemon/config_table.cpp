@@ -5,6 +5,7 @@
 // Bounds are in the stored unit (bytes, count, ms).
 #include "daemon/config.hpp"
 
+#include "common/domain.hpp"
 #include "net/listener.hpp"
 #include "sts/policy_parser.hpp"
 
@@ -26,6 +27,10 @@ constexpr std::uint64_t Year = 365 * Day;
 std::string validListenAddress(std::string_view item) {
   auto parsed = net::parseListenAddress(item);
   return parsed ? std::string() : parsed.error().detail;
+}
+
+std::string validEhloName(std::string_view name) {
+  return name.empty() || isValidHostname(name) ? std::string() : "not a host name";
 }
 
 const KeySpec Keys[] = {
@@ -132,6 +137,17 @@ const KeySpec Keys[] = {
     {.name = "allow_root", .type = KeyType::Bool, .default_value = "no", .reloadable = false,
      .help = "allow running as root without user (not recommended)",
      .field = settingsField<&S::process, &Process::allow_root>()},
+    // --check-domain (not the daemon): the SMTP probes of the checked domain's MX hosts.
+    {.name = "check_ehlo_name", .type = KeyType::String, .default_value = "", .reloadable = true,
+     .help = "name sent with EHLO by --check-domain; empty = this host's name",
+     .field = settingsField<&S::check, &CheckSettings::ehlo_name>(), .validate = validEhloName},
+    {.name = "check_smtp_port", .type = KeyType::Int, .default_value = "25", .reloadable = true,
+     .help = "port --check-domain probes STARTTLS on (25; another port only for tests)",
+     .field = settingsField<&S::check, &CheckSettings::smtp_port>(), .min = 1, .max = 65535},
+    {.name = "check_smtp_timeout", .type = KeyType::Duration, .default_value = "30s", .reloadable = true,
+     .help = "bound on one SMTP STARTTLS probe of --check-domain (connect to QUIT)",
+     .field = settingsField<&S::check, &CheckSettings::smtp_timeout>(), .min = 1, .max = 5 * Min,
+     .allow_ms = true},
 };
 
 }  // namespace
