@@ -66,9 +66,10 @@ int runCheckDomainCommand(const CommandLine& cli, const Settings& settings) {
     std::cerr << "mtastsd: --check-domain: a lookup never finished\n";
     return ExitOsError;
   }
-  const auto findings = checkDomainFindings(*facts, SystemClock().now());
+  const UnixSeconds now = SystemClock().now();
+  const auto findings = checkDomainFindings(*facts, now);
   const Verdict verdict = checkDomainVerdict(*facts, findings);
-  std::cout << (cli.json ? formatCheckDomainJson(*facts, findings, verdict)
+  std::cout << (cli.json ? formatCheckDomainJson(*facts, findings, verdict, now)
                          : formatCheckDomainText(*facts, findings, verdict));
   return verdict.exitCode();
 }

@@ -104,12 +104,13 @@ std::vector<Finding> certificateFindings(const std::string& check, const std::st
 // testing only: everything else.
 Verdict checkDomainVerdict(const DomainFacts& facts, const std::vector<Finding>& findings);
 
-// The report: aligned text for people, or JSON for scripts ({"domain", "smtp_checked",
-// "findings": [{"severity", "check", "subject", "message", "fix"}], "result": {"verdict",
-// "exit_code", "summary"}}).
+// The report: aligned text for people, or JSON for scripts ({"domain", "checked_at" (the
+// `now` the findings were judged at, "2026-12-01T03:04:05Z"), "smtp_checked", "findings":
+// [{"severity", "check", "subject", "message", "fix"}], "result": {"verdict", "exit_code",
+// "summary"}}).
 std::string formatCheckDomainText(const DomainFacts& facts, const std::vector<Finding>& findings,
                                   const Verdict& verdict);
 std::string formatCheckDomainJson(const DomainFacts& facts, const std::vector<Finding>& findings,
-                                  const Verdict& verdict);
+                                  const Verdict& verdict, UnixSeconds now);
 
 }  // namespace mtasts::daemon

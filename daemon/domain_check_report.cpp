@@ -58,6 +58,13 @@ std::string dateText(UnixSeconds t) {
   return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+std::string timestampText(UnixSeconds t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  if (gmtime_r(&tt, &tm) == nullptr) return "?";
+  return fmt::format("{}T{:02}:{:02}:{:02}Z", dateText(t), tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 std::string durationText(std::int64_t seconds) {
   auto unit = [](std::int64_t n, const char* one) { return fmt::format("{} {}{}", n, one, n == 1 ? "" : "s"); };
   const std::int64_t days = seconds / 86'400;
@@ -185,9 +192,10 @@ std::string formatCheckDomainText(const DomainFacts& facts, const std::vector<Fi
 }
 
 std::string formatCheckDomainJson(const DomainFacts& facts, const std::vector<Finding>& findings,
-                                  const Verdict& verdict) {
+                                  const Verdict& verdict, UnixSeconds now) {
   nlohmann::json j;
   j["domain"] = facts.domain;
+  j["checked_at"] = timestampText(now);
   j["smtp_checked"] = facts.smtp_checked;
   j["findings"] = nlohmann::json::array();
   for (const auto& f : findings) {

@@ -30,6 +30,8 @@ std::string orUnknown(const std::string& detail);
 bool isOldTls(std::string_view version);
 // "2026-12-01" (UTC).
 std::string dateText(UnixSeconds t);
+// "2026-12-01T03:04:05Z".
+std::string timestampText(UnixSeconds t);
 // "7 days", "1 day", "12 hours", "300 s": the largest whole unit.
 std::string durationText(std::int64_t seconds);
 

@@ -552,7 +552,8 @@ TEST_CASE("the text report aligns the columns and puts each fix under its findin
                   "\"v=TLSRPTv1; rua=mailto:tlsrpt@example.com\"\n") != std::string::npos);
   CHECK(text.find("result: ready for enforce: the policy is enforced and every check passed (MX hosts not probed: "
                   "--no-smtp) (exit 0)\n") != std::string::npos);
-  const std::string json = formatCheckDomainJson(f, findings, v);
+  const std::string json = formatCheckDomainJson(f, findings, v, Now);
+  CHECK(json.find("\"checked_at\": \"2027-01-15T08:00:00Z\"") != std::string::npos);
   CHECK(json.find("\"check\": \"tlsrpt.txt\"") != std::string::npos);
   CHECK(json.find("\"severity\": \"warning\"") != std::string::npos);
   CHECK(json.find("\"verdict\": \"ready for enforce\"") != std::string::npos);
