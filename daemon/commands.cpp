@@ -1,7 +1,9 @@
 #include "daemon/commands.hpp"
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "daemon/cache_command.hpp"
+#include "daemon/check_domain_command.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/components.hpp"
 #include "daemon/config.hpp"
@@ -11,6 +13,7 @@
 #include "daemon/runtime.hpp"
 #include "net/signals.hpp"
 #include "tlsrpt/status_command.hpp"
+#include "tlsrpt/read_reports_command.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <sys/stat.h>
@@ -166,6 +169,16 @@ int runTlsrptStatus(const CommandLine& cli, const Settings& settings) {
   return 0;
 }
 
+// --read-reports: no configuration and no network; its own arguments (after the flag).
+int runReadReportsCommand(const CommandLine& cli, const Settings&) {
+  auto options = tlsrpt::parseReadReportsArguments(cli.command_args, SystemClock().now());
+  if (!options) {
+    std::cerr << "mtastsd: " << options.error().detail << "\n";
+    return ExitUsage;
+  }
+  return tlsrpt::runReadReports(*options, std::cout, std::cerr);
+}
+
 int runHelp(const CommandLine&, const Settings&) {
   std::cout << usageText();
   return 0;
@@ -200,6 +213,8 @@ constexpr CommandRow Commands[] = {
     {Command::Help, false, false, runHelp},
     {Command::PrintConfigTableRoff, false, false, runConfigTableRoff},
     {Command::TlsrptStatus, true, true, runTlsrptStatus},
+    {Command::CheckDomain, true, true, runCheckDomainCommand},
+    {Command::ReadReports, false, false, runReadReportsCommand},
 };
 
 }  // namespace

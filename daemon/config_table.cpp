@@ -5,6 +5,7 @@
 // Bounds are in the stored unit (bytes, count, ms).
 #include "daemon/config.hpp"
 
+#include "common/domain.hpp"
 #include "net/listener.hpp"
 #include "sts/policy_parser.hpp"
 
@@ -49,6 +50,10 @@ std::string validRelayhost(std::string_view value) {
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t') return "contains a control character";
   }
   return value.size() > 1024 ? "is longer than 1024 bytes" : "";
+}
+
+std::string validEhloName(std::string_view name) {
+  return name.empty() || isValidHostname(name) ? std::string() : "not a host name";
 }
 
 const KeySpec Keys[] = {
@@ -216,6 +221,17 @@ const KeySpec Keys[] = {
     {.name = "tlsrpt_maillog_poll_interval", .type = KeyType::Duration, .default_value = "1s",
      .reloadable = false, .help = "check the mail log this often besides its inotify or journal wakeups",
      .field = settingsField<&S::tlsrpt, &TlsRpt::maillog_poll_interval>(), .min = 100, .max = Min,
+     .allow_ms = true},
+    // --check-domain (not the daemon): the SMTP probes of the checked domain's MX hosts.
+    {.name = "check_ehlo_name", .type = KeyType::String, .default_value = "", .reloadable = true,
+     .help = "name sent with EHLO by --check-domain; empty = this host's name",
+     .field = settingsField<&S::check, &CheckSettings::ehlo_name>(), .validate = validEhloName},
+    {.name = "check_smtp_port", .type = KeyType::Int, .default_value = "25", .reloadable = true,
+     .help = "port --check-domain probes STARTTLS on (25; another port only for tests)",
+     .field = settingsField<&S::check, &CheckSettings::smtp_port>(), .min = 1, .max = 65535},
+    {.name = "check_smtp_timeout", .type = KeyType::Duration, .default_value = "30s", .reloadable = true,
+     .help = "bound on one SMTP STARTTLS probe of --check-domain (connect to QUIT)",
+     .field = settingsField<&S::check, &CheckSettings::smtp_timeout>(), .min = 1, .max = 5 * Min,
      .allow_ms = true},
 };
 

@@ -105,6 +105,14 @@ struct TlsRptSettings {
   bool operator==(const TlsRptSettings&) const = default;
 };
 
+// `mtastsd --check-domain`: how it probes the MX hosts of the domain it checks.
+struct CheckSettings {
+  std::string ehlo_name;        // empty = this host's name
+  std::size_t smtp_port = 0;    // 25; another port only for tests
+  Ms smtp_timeout{};            // one whole SMTP STARTTLS probe
+  bool operator==(const CheckSettings&) const = default;
+};
+
 struct Settings {
   using Ms = daemon::Ms;
   ServerSettings server;
@@ -114,6 +122,7 @@ struct Settings {
   StoreSettings store;
   ProcessSettings process;
   TlsRptSettings tlsrpt;
+  CheckSettings check;
   bool operator==(const Settings&) const = default;
 };
 
