@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 
 // ----- what was seen -----
 
@@ -113,4 +113,4 @@ std::string formatCheckDomainText(const DomainFacts& facts, const std::vector<Fi
 std::string formatCheckDomainJson(const DomainFacts& facts, const std::vector<Finding>& findings,
                                   const Verdict& verdict, UnixSeconds now);
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check
