@@ -3,7 +3,7 @@
 // the pure functions here turn it into Findings, each with a severity, a check id, a message
 // and a one-line fix, and into the closing Verdict with its exit status. No I/O, no clock (now
 // is passed in), so every rule is table-tested with made-up facts. Output formats live in
-// domain_check_format.cpp.
+// domain_check_report.cpp.
 #pragma once
 
 #include "common/clock.hpp"
