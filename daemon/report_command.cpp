@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 namespace mtasts::daemon {
 
@@ -77,6 +78,11 @@ int runReportCommand(const CommandLine& cli, const Settings& settings) {
       std::cerr << "mtastsd: cannot open the TLS-RPT stores: " << ok.error().detail << "\n";
       return ExitCantCreate;
     }
+    // A run tries each open destination once: those last tried before the second it starts
+    // in. Starting on a fresh second keeps a run made right after another from skipping what
+    // that one tried in the same second.
+    const auto wall = std::chrono::system_clock::now().time_since_epoch();
+    std::this_thread::sleep_for(std::chrono::seconds(1) - (wall % std::chrono::seconds(1)));
     service.runManual(run, [&](tlsrpt::RunSummary got) { summary = std::move(got); });
     while (!summary) {
       if (event_base_loop(rt.base(), EVLOOP_ONCE) < 0) break;
