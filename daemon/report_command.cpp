@@ -40,6 +40,7 @@ int runReportCommand(const CommandLine& cli, const Settings& settings) {
     run.day = *day;
   }
   run.domain = cli.report_domain;
+  run.on_line = [](const std::string& line) { std::cout << line << "\n"; };
   run.dry_run = cli.dry_run;
   if (run.dry_run) {
     std::error_code ec;

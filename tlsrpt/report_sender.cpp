@@ -59,6 +59,14 @@ void ReportSender::post(std::function<void()> work, std::function<void()> done) 
                     }));
 }
 
+void ReportSender::noteLine(std::string line) {
+  if (manual_ && manual_->on_line) {
+    manual_->on_line(line);
+  } else {
+    summary_.lines.push_back(std::move(line));
+  }
+}
+
 void ReportSender::turn() {
   turn_timer_ = deps_.scheduler.schedule(std::chrono::milliseconds(0), callback([this] { pump(); }));
 }
@@ -251,7 +259,7 @@ void ReportSender::onNextDomain(UtcDay day, NextDomain next) {
   }
   if (manual_) {
     summary_.reused += next.existing;
-    if (next.existing > 0 && !manual_->domain.empty()) summary_.lines.push_back(manual_->domain + ": report stored before, reused");
+    if (next.existing > 0 && !manual_->domain.empty()) noteLine(manual_->domain + ": report stored before, reused");
   }
   if (!next.domain) {
     if (manual_) manual_cursor_ = next.cursor;
@@ -308,7 +316,7 @@ void ReportSender::skipDomain(UtcDay day, const std::string& domain, const std::
   building_ = false;
   if (manual_) {
     ++summary_.no_record;
-    summary_.lines.push_back(fmt::format("{}: no report: {}", domain, escapeForLog(why)));
+    noteLine(fmt::format("{}: no report: {}", domain, escapeForLog(why)));
     manual_cursor_ = domain;
     turn();
     return;
@@ -346,7 +354,7 @@ void ReportSender::storeDomain(UtcDay day, const std::string& domain, RuaDecisio
           ++counters_.build_errors;
           if (manual_) {
             ++summary_.errors;
-            summary_.lines.push_back(fmt::format("{}: report not built: {}", domain, escapeForLog(out->error->detail)));
+            noteLine(fmt::format("{}: report not built: {}", domain, escapeForLog(out->error->detail)));
           } else if (!bad_data) {
             build_retry_at_ = deps_.clock.now() + ErrorRetrySeconds;  // the store failed: try again
           }
@@ -356,7 +364,7 @@ void ReportSender::storeDomain(UtcDay day, const std::string& domain, RuaDecisio
                          out->report_id, out->destinations);
           if (manual_) {
             ++summary_.built;
-            summary_.lines.push_back(fmt::format("{}: report {} stored", domain, out->report_id));
+            noteLine(fmt::format("{}: report {} stored", domain, out->report_id));
           }
         } else if (manual_) {
           ++summary_.reused;
@@ -421,7 +429,7 @@ void ReportSender::maybeFinishManual() {
            for (const auto& r : **records) {
              const Delivery& d = r.delivery;
              const std::string what = d.kind == DeliveryKind::Lookup ? tlsRptRecordName(r.where.domain) : d.rua.uri;
-             summary_.lines.push_back(fmt::format("{} {} {}: {} attempts={}{}{}", r.where.domain,
+             noteLine(fmt::format("{} {} {}: {} attempts={}{}{}", r.where.domain,
                                                   deliveryKindName(d.kind), escapeForLog(what),
                                                   deliveryStateName(d.state), d.attempts,
                                                   d.last_error.empty() ? "" : " last_error=",

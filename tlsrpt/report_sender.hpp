@@ -62,6 +62,9 @@ struct ManualRun {
   std::string domain;  // "" = every domain of the day
   bool dry_run = false;
   std::string out_dir;  // dry run: the .json.gz and .eml files go here (must exist)
+  // Each line of what happened, as it happens (then RunSummary.lines stays empty: a run over
+  // many domains keeps no line per domain in memory).
+  std::function<void(const std::string&)> on_line;
 };
 
 struct RunSummary {
@@ -73,7 +76,7 @@ struct RunSummary {
   std::uint64_t delivered = 0;  // deliveries made by this run
   std::uint64_t failed = 0;     // attempts of this run that failed (retried later or given up)
   std::uint64_t files = 0;      // dry run: files written
-  std::vector<std::string> lines;  // what happened, one line each, for the command's output
+  std::vector<std::string> lines;  // what happened, one line each (without ManualRun.on_line)
 };
 
 class ReportSender {
@@ -152,6 +155,7 @@ class ReportSender {
   void startHttps(const std::string& key);
   void complete(const std::string& key, Attempt attempt);
   void maybeFinishManual();
+  void noteLine(std::string line);
 
   ReportSenderDeps deps_;
   ReportSenderOptions options_;

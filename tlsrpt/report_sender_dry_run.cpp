@@ -55,11 +55,11 @@ void ReportSender::writeDryRun(UtcDay day, const std::string& domain, std::optio
             manual_cursor_ = domain;
             if (out->error) {
               ++summary_.errors;
-              summary_.lines.push_back(fmt::format("{}: {}", domain, escapeForLog(out->error->detail)));
+              noteLine(fmt::format("{}: {}", domain, escapeForLog(out->error->detail)));
             } else {
               ++summary_.reused;
               summary_.files += out->files.size();
-              summary_.lines.push_back(fmt::format("{}: stored report {} written: {}", domain, out->report_id,
+              noteLine(fmt::format("{}: stored report {} written: {}", domain, out->report_id,
                                                    fmt::join(out->files, " ")));
             }
             turn();
@@ -105,11 +105,11 @@ void ReportSender::writeDryRun(UtcDay day, const std::string& domain, std::optio
         manual_cursor_ = domain;
         if (out->error) {
           ++summary_.errors;
-          summary_.lines.push_back(fmt::format("{}: {}", domain, escapeForLog(out->error->detail)));
+          noteLine(fmt::format("{}: {}", domain, escapeForLog(out->error->detail)));
         } else {
           ++summary_.built;
           summary_.files += out->files.size();
-          summary_.lines.push_back(fmt::format("{}: report {} written: {}", domain, out->report_id,
+          noteLine(fmt::format("{}: report {} written: {}", domain, out->report_id,
                                                fmt::join(out->files, " ")));
         }
         turn();
