@@ -69,6 +69,13 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
       out.day = args[++i];
       if (auto day = tlsrpt::parseUtcDay(out.day); !day)
         return fail(ErrorCode::InvalidInput, fmt::format("--day: {}", day.error().detail));
+    } else if (arg == "--report") {
+      acting.push_back(Command::Report);
+    } else if (arg == "--domain" || arg == "--out") {
+      if (i + 1 >= args.size()) return fail(ErrorCode::InvalidInput, fmt::format("option {} needs a value", arg));
+      (arg == "--domain" ? out.report_domain : out.out_dir) = args[++i];
+    } else if (arg == "--dry-run") {
+      out.dry_run = true;
     } else if (arg == "--print-config-table-roff") {
       roff = true;
     } else {
@@ -83,8 +90,8 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
   acting.erase(std::unique(acting.begin(), acting.end()), acting.end());
   if (acting.size() > 1) {
     return fail(ErrorCode::InvalidInput,
-                "--check-config, --query, --dump, --purge, --purge-all, --tlsrpt-status, --check-domain and "
-                "--read-reports exclude each other");
+                "--check-config, --query, --dump, --purge, --purge-all, --tlsrpt-status, --check-domain, "
+                "--read-reports and --report exclude each other");
   }
   const Command acts = acting.empty() ? Command::Run : acting.front();
   const bool lists = acts == Command::Query || acts == Command::Dump || acts == Command::TlsrptStatus ||
@@ -93,8 +100,14 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
     return fail(ErrorCode::InvalidInput,
                 "--json goes with --query, --dump, --tlsrpt-status, --check-domain or --read-reports");
   }
-  if (!out.day.empty() && acts != Command::TlsrptStatus) {
-    return fail(ErrorCode::InvalidInput, "--day goes with --tlsrpt-status");
+  if (!out.day.empty() && acts != Command::TlsrptStatus && acts != Command::Report) {
+    return fail(ErrorCode::InvalidInput, "--day goes with --tlsrpt-status or --report");
+  }
+  if ((!out.report_domain.empty() || out.dry_run || !out.out_dir.empty()) && acts != Command::Report) {
+    return fail(ErrorCode::InvalidInput, "--domain, --dry-run and --out go with --report");
+  }
+  if (out.dry_run != !out.out_dir.empty()) {
+    return fail(ErrorCode::InvalidInput, "--dry-run and --out DIR go together");
   }
   if (out.no_smtp && acts != Command::CheckDomain) {
     return fail(ErrorCode::InvalidInput, "--no-smtp goes with --check-domain");
@@ -120,6 +133,7 @@ std::string usageText() {
       "       mtastsd [-c FILE] [-o key=value]... --tlsrpt-status [--day YYYY-MM-DD] [--json]\n"
       "       mtastsd [-c FILE] [-o key=value]... --check-domain DOMAIN [--json] [--no-smtp]\n"
       "       mtastsd --read-reports [--json] [--since DAYS] PATH...\n"
+      "       mtastsd [-c FILE] [-o key=value]... --report [--day YYYY-MM-DD] [--domain D] [--dry-run --out DIR]\n"
       "  -c FILE         configuration file (default {})\n"
       "  -o key=value    override a configuration key (repeatable, applied after the file)\n"
       "  -v              log at debug level\n"
@@ -135,6 +149,9 @@ std::string usageText() {
       "                  enforce, 1 testing only, 2 not ready\n"
       "  --read-reports PATH...  read the TLS reports a domain received (.json, .json.gz, mails,\n"
       "                  mbox, Maildir); --since DAYS; exit 0 all read, 1 some skipped, 2 none\n"
+      "  --report        build and send the TLS-RPT reports of one UTC day (default yesterday)\n"
+      "                  now; --domain one report domain; --dry-run --out DIR writes the\n"
+      "                  .json.gz files and mails to DIR instead; exit 0 done, 1 some failed\n"
       "  --json          JSON output for --query, --dump, --tlsrpt-status, --check-domain\n"
       "                  and --read-reports\n"
       "  --version       print the version and exit\n"

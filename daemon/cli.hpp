@@ -32,6 +32,7 @@ enum class Command {
   TlsrptStatus,          // --tlsrpt-status [--day YYYY-MM-DD]
   CheckDomain,           // --check-domain DOMAIN [--json] [--no-smtp]
   ReadReports,           // --read-reports [--json] [--since DAYS] PATH...
+  Report,                // --report [--day YYYY-MM-DD] [--domain D] [--dry-run --out DIR]
 };
 
 struct CommandLine {
@@ -42,11 +43,15 @@ struct CommandLine {
   bool verbose = false;
   std::string domain;  // --query DOMAIN, --purge DOMAIN, --check-domain DOMAIN
   bool json = false;   // --json: machine-readable --query / --dump / --tlsrpt-status / --check-domain output
-  std::string day;     // --day YYYY-MM-DD (--tlsrpt-status), checked to be a date
+  std::string day;     // --day YYYY-MM-DD (--tlsrpt-status, --report), checked to be a date
   bool no_smtp = false;  // --no-smtp: --check-domain without the MX hosts' SMTP probes
   // --read-reports: every argument after it (its own options and paths, parsed by
   // tlsrpt/read_reports_command.hpp), with "--json" first when it was given before it.
   std::vector<std::string> command_args;
+  // --report: --domain D (one report domain), --dry-run with --out DIR (files, nothing sent)
+  std::string report_domain;
+  bool dry_run = false;
+  std::string out_dir;
 };
 
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& args);  // without argv[0]

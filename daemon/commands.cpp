@@ -10,6 +10,8 @@
 #include "daemon/policy_component.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/query_command.hpp"
+#include "daemon/report_command.hpp"
+#include "daemon/report_component.hpp"
 #include "daemon/runtime.hpp"
 #include "net/signals.hpp"
 #include "tlsrpt/status_command.hpp"
@@ -107,7 +109,7 @@ int runDaemon(const CommandLine& cli, const Settings& settings) {
 }
 
 int runCheckConfig(const CommandLine&, const Settings& settings) {
-  std::cout << formatSettings(settings);
+  std::cout << formatSettings(settings) << reportingStatus(settings.tlsrpt);
   return 0;
 }
 
@@ -215,6 +217,7 @@ constexpr CommandRow Commands[] = {
     {Command::TlsrptStatus, true, true, runTlsrptStatus},
     {Command::CheckDomain, true, true, runCheckDomainCommand},
     {Command::ReadReports, false, false, runReadReportsCommand},
+    {Command::Report, true, true, runReportCommand},
 };
 
 }  // namespace

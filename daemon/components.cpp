@@ -1,6 +1,7 @@
 #include "daemon/components.hpp"
 
 #include "daemon/policy_component.hpp"
+#include "daemon/report_component.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/server_component.hpp"
 #include "daemon/tlsrpt_component.hpp"
@@ -13,6 +14,7 @@ void addComponents(Runtime& runtime, const Settings& settings) {
   auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy));
   runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
   runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt, settings.policy.strict_testing));
+  runtime.add(std::make_unique<ReportComponent>(runtime, settings.tlsrpt));
 }
 
 }  // namespace mtasts::daemon

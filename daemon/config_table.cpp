@@ -8,6 +8,9 @@
 #include "common/domain.hpp"
 #include "net/listener.hpp"
 #include "sts/policy_parser.hpp"
+#include "tlsrpt/addr_spec.hpp"
+#include "tlsrpt/report_mailer.hpp"
+#include "tlsrpt/report_service.hpp"
 
 namespace mtasts::daemon {
 namespace {
@@ -233,6 +236,49 @@ const KeySpec Keys[] = {
      .help = "bound on one SMTP STARTTLS probe of --check-domain (connect to QUIT)",
      .field = settingsField<&S::check, &CheckSettings::smtp_timeout>(), .min = 1, .max = 5 * Min,
      .allow_ms = true},
+    // TLS-RPT reports (issue 14, tlsrpt/report_service.hpp): on when the first three are set.
+    {.name = "tlsrpt_organization_name", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "organization-name of the reports; reports are sent when this, tlsrpt_contact_info and "
+             "tlsrpt_report_from are set",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::organization_name>(), .max = 256,
+     .validate = [](std::string_view v) { return tlsrpt::reportTextProblem(v); }},
+    {.name = "tlsrpt_contact_info", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "contact-info of the reports: an address; its domain is the submitter (RFC 8460 5.1)",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::contact_info>(),
+     .validate = [](std::string_view v) { return v.empty() ? std::string() : tlsrpt::addrSpecProblem(v); }},
+    {.name = "tlsrpt_report_from", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "From and envelope sender of the report mails, in the submitter's domain",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::report_from>(),
+     .validate = [](std::string_view v) { return v.empty() ? std::string() : tlsrpt::addrSpecProblem(v); }},
+    {.name = "tlsrpt_report_delay", .type = KeyType::Duration, .default_value = "4h", .reloadable = false,
+     .help = "a day's reports are sent after 00:00 UTC of the next day plus a random delay up to this",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::report_delay>(), .min = 0, .max = 20 * Hour},
+    {.name = "tlsrpt_report_retry", .type = KeyType::Duration, .default_value = "24h", .reloadable = false,
+     .help = "a failed report destination is retried for this long from its first attempt, then given up",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::report_retry>(), .min = Min, .max = 2 * Day},
+    {.name = "tlsrpt_report_retry_interval", .type = KeyType::Duration, .default_value = "5m",
+     .reloadable = false, .help = "first retry interval of a failed report destination; it doubles up to 4h",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::report_retry_interval>(), .min = Sec, .max = 4 * Hour},
+    {.name = "tlsrpt_sendmail", .type = KeyType::String, .default_value = "/usr/sbin/sendmail -i -f FROM -- TO",
+     .reloadable = false,
+     .help = "command the report mails are handed to (no shell): FROM and TO are replaced by the addresses",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::sendmail>(),
+     .validate = [](std::string_view v) { return tlsrpt::sendmailCommandProblem(v); }},
+    {.name = "tlsrpt_sendmail_timeout", .type = KeyType::Duration, .default_value = "60s", .reloadable = false,
+     .help = "bound on one tlsrpt_sendmail run; then it is killed and the mail retried",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::sendmail_timeout>(), .min = Sec, .max = 10 * Min},
+    {.name = "tlsrpt_dkim_key", .type = KeyType::List, .default_value = "", .reloadable = false,
+     .help = "PEM private keys (RSA, Ed25519) mtastsd signs report mails with; empty = the MTA signs them",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::dkim_key>(), .min = 0, .max = 2,
+     .validate = [](std::string_view v) { return v.starts_with('/') ? std::string() : "must be an absolute path"; }},
+    {.name = "tlsrpt_dkim_selector", .type = KeyType::List, .default_value = "", .reloadable = false,
+     .help = "DKIM selector of each tlsrpt_dkim_key, in the same order",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::dkim_selector>(), .min = 0, .max = 2,
+     .validate = [](std::string_view v) { return isValidHostname(v) ? std::string() : "not a selector"; }},
+    {.name = "tlsrpt_dkim_domain", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "DKIM d= of the report mails; empty = the submitter (tlsrpt_contact_info's domain)",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::dkim_domain>(),
+     .validate = [](std::string_view v) { return v.empty() || isValidHostname(v) ? std::string() : "not a domain"; }},
 };
 
 }  // namespace

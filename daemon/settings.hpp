@@ -102,6 +102,18 @@ struct TlsRptSettings {
   Ms maillog_batch_interval{};
   Ms maillog_quiescent_wait{};
   Ms maillog_poll_interval{};
+  // Reports (issue 14): on when organization_name, contact_info and report_from are set.
+  std::string organization_name;         // tlsrpt_organization_name
+  std::string contact_info;              // tlsrpt_contact_info: an address, its domain the submitter
+  std::string report_from;               // tlsrpt_report_from: From of the report mails
+  Ms report_delay{};                     // tlsrpt_report_delay: random delay after 00:00 UTC
+  Ms report_retry{};                     // tlsrpt_report_retry: retry window from the first attempt
+  Ms report_retry_interval{};            // tlsrpt_report_retry_interval: first backoff step
+  std::string sendmail;                  // tlsrpt_sendmail: command template (FROM, TO words)
+  Ms sendmail_timeout{};                 // tlsrpt_sendmail_timeout
+  std::vector<std::string> dkim_key;     // tlsrpt_dkim_key: PEM files (RSA and/or Ed25519)
+  std::vector<std::string> dkim_selector;  // tlsrpt_dkim_selector: one per key, same order
+  std::string dkim_domain;               // tlsrpt_dkim_domain: d=, empty = the submitter
   bool operator==(const TlsRptSettings&) const = default;
 };
 

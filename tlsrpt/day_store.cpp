@@ -166,6 +166,30 @@ Result<std::vector<DayEntry>> DayStore::entries(UtcDay day, std::string_view dom
   return scanEntries(dayDomainKeyPrefix(day, domain));
 }
 
+Result<std::optional<std::string>> DayStore::nextDomain(UtcDay day, std::string_view after) {
+  cache::ReadTxn txn;
+  if (auto r = env_->beginRead(txn); !r) return Unexpected{std::move(r).error()};
+  MDB_cursor* raw = nullptr;
+  if (int rc = mdb_cursor_open(txn.raw(), days_, &raw); rc != MDB_SUCCESS) {
+    return Unexpected{cache::lmdbError(rc, "tlsrpt_days: cannot open a cursor")};
+  }
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> cursor(raw, mdb_cursor_close);
+  const std::string prefix = dayKeyPrefix(day);
+  // "<day> <after>!" sorts after every key of `after` (' ' < '!' < any hostname byte).
+  std::string seek = after.empty() ? prefix : dayDomainKeyPrefix(day, after);
+  if (!after.empty()) seek.back() = '!';
+  MDB_val key{seek.size(), seek.data()};
+  MDB_val value{0, nullptr};
+  for (int rc = mdb_cursor_get(raw, &key, &value, MDB_SET_RANGE); rc != MDB_NOTFOUND;
+       rc = mdb_cursor_get(raw, &key, &value, MDB_NEXT)) {
+    if (rc != MDB_SUCCESS) return Unexpected{cache::lmdbError(rc, "tlsrpt_days: cannot iterate")};
+    const std::string_view k(static_cast<const char*>(key.mv_data), key.mv_size);
+    if (!k.starts_with(prefix)) break;
+    if (auto parsed = parseDayEntryKey(k)) return std::optional<std::string>{std::move(parsed->domain)};
+  }
+  return std::optional<std::string>{};
+}
+
 Result<std::optional<std::string>> DayStore::position(std::string_view name) {
   cache::ReadTxn txn;
   if (auto r = env_->beginRead(txn); !r) return Unexpected{std::move(r).error()};

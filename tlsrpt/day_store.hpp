@@ -50,6 +50,9 @@ class DayStore {
   // A day's entries in key order (domain, then digest): stable from call to call.
   Result<std::vector<DayEntry>> entries(UtcDay day);
   Result<std::vector<DayEntry>> entries(UtcDay day, std::string_view domain);
+  // The first report domain of `day` that sorts after `after` ("" = the day's first), or
+  // nullopt past the last: the report sender walks a day one domain at a time with it.
+  Result<std::optional<std::string>> nextDomain(UtcDay day, std::string_view after);
   // A source position committed with the counts (nullopt: none yet).
   Result<std::optional<std::string>> position(std::string_view name);
   // The counters the daemon stored with its last commit (nullopt: none yet).
