@@ -9,6 +9,7 @@
 #include "daemon/privileges.hpp"
 #include "daemon/query_command.hpp"
 #include "daemon/runtime.hpp"
+#include "daemon/version_info.hpp"
 #include "net/signals.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -145,7 +146,7 @@ int runHelp(const CommandLine&, const Settings&) {
 }
 
 int runVersion(const CommandLine&, const Settings&) {
-  std::cout << "mtastsd " << MTASTS_VERSION << "\n";
+  std::cout << versionText();
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/components.hpp"
 
+#include "daemon/metrics_component.hpp"
 #include "daemon/policy_component.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/server_component.hpp"
@@ -12,6 +13,7 @@ void addComponents(Runtime& runtime, const Settings& settings) {
   auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy));
   runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
   // e.g. [8]: runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt));
+  runtime.add(std::make_unique<MetricsComponent>(runtime, settings.metrics));  // last: sees every store
 }
 
 }  // namespace mtasts::daemon

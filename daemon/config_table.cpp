@@ -28,6 +28,16 @@ std::string validListenAddress(std::string_view item) {
   return parsed ? std::string() : parsed.error().detail;
 }
 
+// [11] A scraper connects over TCP: inet only, and a port to find it at.
+std::string validMetricsAddress(std::string_view value) {
+  if (value.empty()) return {};
+  auto parsed = net::parseListenAddress(value);
+  if (!parsed) return parsed.error().detail;
+  if (parsed->kind != net::ListenAddress::Kind::Inet) return "metrics_listen takes inet:HOST:PORT";
+  if (parsed->port == 0) return "metrics_listen needs a port";
+  return {};
+}
+
 const KeySpec Keys[] = {
     {.name = "listen", .type = KeyType::List, .default_value = "inet:127.0.0.1:8461", .reloadable = false,
      .help = "socketmap listeners: inet:HOST:PORT, inet:[::1]:PORT, unix:/path",
@@ -132,6 +142,15 @@ const KeySpec Keys[] = {
     {.name = "allow_root", .type = KeyType::Bool, .default_value = "no", .reloadable = false,
      .help = "allow running as root without user (not recommended)",
      .field = settingsField<&S::process, &Process::allow_root>()},
+    // [11] Packaged installs: the metrics endpoint and where logs go.
+    {.name = "metrics_listen", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "Prometheus metrics over HTTP (GET /metrics) at inet:HOST:PORT, e.g. inet:127.0.0.1:9461; "
+             "empty = off (and nothing is counted)",
+     .field = settingsField<&S::metrics, &MetricsSettings::metrics_listen>(), .validate = validMetricsAddress},
+    {.name = "log_target", .type = KeyType::Enum, .default_value = "auto", .reloadable = false,
+     .help = "where logs go: stderr; syslog (facility mail, ident mtastsd); auto = stderr with syslog "
+             "priority prefixes and no time when stderr is systemd's journal stream, else stderr",
+     .field = settingsField<&S::process, &Process::log_target>(), .choices = "auto|stderr|syslog"},
 };
 
 }  // namespace

@@ -76,9 +76,16 @@ struct StoreSettings {
 // The process: logging and privileges.
 struct ProcessSettings {
   std::string log_level;
+  std::string log_target;   // auto | stderr | syslog (common/log.hpp setLogTarget)
   std::string user;         // drop to this user after binding; empty = stay
   bool allow_root = false;  // run as root without `user`
   bool operator==(const ProcessSettings&) const = default;
+};
+
+// The metrics listener (daemon/metrics_component.hpp).
+struct MetricsSettings {
+  std::string metrics_listen;  // inet:HOST:PORT; empty = no endpoint, no counting
+  bool operator==(const MetricsSettings&) const = default;
 };
 
 struct Settings {
@@ -89,6 +96,7 @@ struct Settings {
   HttpsSettings https;
   StoreSettings store;
   ProcessSettings process;
+  MetricsSettings metrics;
   bool operator==(const Settings&) const = default;
 };
 
