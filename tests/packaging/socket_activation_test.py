@@ -127,6 +127,7 @@ class SocketActivationTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="mtastsd-sa-")
         self.events = queue.Queue()
+        self.notes = []
         self.holder = None
 
     def tearDown(self):
@@ -152,7 +153,9 @@ class SocketActivationTest(unittest.TestCase):
             self.events.put(json.loads(line))
         self.events.put({"event": "eof"})
 
-    def wait_event(self, kind, timeout=20):
+    def wait_event(self, kind, timeout=20, message=None):
+        """The next event of `kind` (a notify event whose message starts with `message`);
+        every notify event that goes by is kept in self.notes, in order."""
         deadline = time.monotonic() + timeout
         seen = []
         while time.monotonic() < deadline:
@@ -161,7 +164,9 @@ class SocketActivationTest(unittest.TestCase):
             except queue.Empty:
                 break
             seen.append(e)
-            if e["event"] == kind:
+            if e["event"] == "notify":
+                self.notes.append(e["message"])
+            if e["event"] == kind and (message is None or e.get("message", "").startswith(message)):
                 return e, seen
             if e["event"] == "eof":
                 break
@@ -224,8 +229,8 @@ class SocketActivationTest(unittest.TestCase):
         self.assertIsNotNone(first, "systemd-socket-activate did not listen")
         self.wait_event("started")
         self.wait_log_mark(1)
-        if notify:
-            self.wait_event("notify")
+        if notify:  # Type=notify: systemd would count the service started only now
+            self.wait_event("notify", message="READY=1")
 
         stop = threading.Event()
         clients = [Client(port, stop) for _ in range(CLIENTS)]
@@ -251,6 +256,8 @@ class SocketActivationTest(unittest.TestCase):
                         s.close()
             self.wait_event("started")
             self.wait_log_mark(generation)
+            if notify:
+                self.wait_event("notify", message="READY=1")
             time.sleep(1.0)
         stop.set()
         for c in clients:
@@ -267,6 +274,9 @@ class SocketActivationTest(unittest.TestCase):
               f"{refused} connections refused, {lost} lost, {retried} retried on a new connection, "
               f"max latency {latency * 1000:.0f} ms; datagrams: {sent} sent, {failed} failed",
               file=sys.stderr)
+        if notify:  # each daemon: READY=1 once serving, STOPPING=1 at SIGTERM, nothing else
+            kinds = [n.split("\n", 1)[0] for n in self.notes]
+            self.assertEqual(kinds, ["READY=1", "STOPPING=1"] * RESTARTS + ["READY=1"], self.notes)
         self.assertEqual(errors, [], "unexpected replies")
         self.assertEqual(refused, 0, "connections refused while the socket was held")
         self.assertEqual(lost, 0, "lookups without an answer")
