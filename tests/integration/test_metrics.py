@@ -1,7 +1,8 @@
 """The metrics endpoint of the running daemon (metrics_listen): socketmap lookups against the
 test world, then a scrape of GET /metrics, whose series must say what happened (lookups by
 answer and path, cache hits and misses, resolves, fetch failures by result type, the fetch
-duration histogram, store entries and map use, socketmap connections and bad requests);
+duration histogram, store entries and map use, socketmap connections and bad requests, TLS-RPT
+sessions by source and datagrams accepted or rejected by reason);
 other paths and methods are refused; without metrics_listen nothing listens. With
 MTASTS_PROMTOOL set (tests/integration/metrics_promtool.sh fetches promtool outside the
 network namespace), Prometheus' own `promtool check metrics` must accept the live scrape.
@@ -11,8 +12,12 @@ Run: tests/world/run_in_netns.sh /usr/bin/python3 tests/integration/test_metrics
 import http.client
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +26,7 @@ from scenarios import NOTFOUND, secure  # noqa: E402
 
 MTASTSD = take_binary_arg(sys.argv)
 WORLD = None
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "tlsrpt")
 SAMPLE = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(\{[^}]*\})? (\S+)$')
 
 
@@ -67,7 +73,19 @@ class ScrapedDaemon(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.metrics_port = free_port()
-        cls.daemon = Daemon(MTASTSD, WORLD, metrics_listen=f"inet:127.0.0.1:{cls.metrics_port}").start()
+        cls.tlsrpt_dir = tempfile.mkdtemp(prefix="mtastsd-metrics-")
+        cls.tlsrpt_socket = os.path.join(cls.tlsrpt_dir, "tlsrpt.sock")
+        cls.daemon = Daemon(MTASTSD, WORLD, metrics_listen=f"inet:127.0.0.1:{cls.metrics_port}",
+                            tlsrpt_socket=cls.tlsrpt_socket, tlsrpt_socket_group="").start()
+        # One real libtlsrpt datagram (one successful session) and one that is no JSON.
+        with open(os.path.join(FIXTURES, "libtlsrpt-success-sts.dgram"), "rb") as f:
+            good = f.read()
+        for data in (good, b"not a datagram"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                s.sendto(data, cls.tlsrpt_socket)
+            finally:
+                s.close()
         with cls.daemon.client() as c:
             assert c.query("good.test") == secure("mx.good.test", ".good.test"), cls.daemon.log()
             assert c.query("good.test") == secure("mx.good.test", ".good.test")  # from the cache
@@ -75,13 +93,20 @@ class ScrapedDaemon(unittest.TestCase):
             assert c.query("wrongname.test") == NOTFOUND  # certificate for another name
             c.sock.sendall(b"7:nospace,")  # no "<mapname> <key>": PERM, counted as a bad request
             assert c.recv().startswith("PERM ")
-        status, cls.headers, cls.text = http_get(cls.metrics_port, "/metrics")
-        assert status == 200, (status, cls.text)
-        cls.samples = parse(cls.text)
+        # The datagram reader is a thread of its own: scrape until it has read both.
+        deadline = time.monotonic() + 10
+        while True:
+            status, cls.headers, cls.text = http_get(cls.metrics_port, "/metrics")
+            assert status == 200, (status, cls.text)
+            cls.samples = parse(cls.text)
+            if value(cls.samples, "mtastsd_tlsrpt_datagrams_received_total") >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
 
     @classmethod
     def tearDownClass(cls):
         cls.daemon.stop()
+        shutil.rmtree(cls.tlsrpt_dir, ignore_errors=True)
 
 
 class MetricsTest(ScrapedDaemon):
@@ -125,6 +150,19 @@ class MetricsTest(ScrapedDaemon):
         self.assertEqual(value(s, "mtastsd_socketmap_connections_open"), 0)
         self.assertEqual(value(s, "mtastsd_socketmap_bad_requests_total", reason="invalid_request"), 1)
         self.assertEqual(value(s, "mtastsd_socketmap_connections_refused_total"), 0)
+
+    def test_tlsrpt_sessions_and_datagrams_are_counted_by_source_and_reason(self):
+        s = self.samples
+        self.assertEqual(value(s, "mtastsd_tlsrpt_socket_up"), 1, self.daemon.log())
+        self.assertEqual(value(s, "mtastsd_tlsrpt_datagrams_received_total"), 2)
+        self.assertEqual(value(s, "mtastsd_tlsrpt_datagrams_accepted_total"), 1)
+        self.assertEqual(value(s, "mtastsd_tlsrpt_datagrams_rejected_total", reason="invalid"), 1)
+        self.assertEqual(value(s, "mtastsd_tlsrpt_datagrams_rejected_total", reason="too-large"), 0)
+        self.assertEqual(value(s, "mtastsd_tlsrpt_sessions_total", source="datagram"), 1)
+        # wrongname.test: the daemon's own failed fetch, one session of its own.
+        self.assertEqual(value(s, "mtastsd_tlsrpt_sessions_total", source="own-failure"), 1)
+        self.assertEqual(value(s, "mtastsd_tlsrpt_sessions_total", source="maillog"), 0)
+        self.assertIn("# TYPE mtastsd_tlsrpt_maillog_overlong_total counter", self.text)
 
     def test_other_paths_and_methods_are_refused(self):
         self.assertEqual(http_get(self.metrics_port, "/")[0], 404)
