@@ -2,9 +2,9 @@
 
 #include "common/clock.hpp"
 #include "common/domain.hpp"
+#include "check/domain_check.hpp"
+#include "check/domain_check_gather.hpp"
 #include "common/log.hpp"
-#include "daemon/domain_check.hpp"
-#include "daemon/domain_check_gather.hpp"
 #include "daemon/runtime.hpp"
 #include "net/openssl_tls_probe.hpp"
 #include "postfix/socketmap.hpp"
@@ -16,6 +16,16 @@
 #include <optional>
 
 namespace mtasts::daemon {
+
+using check::checkDomainFindings;
+using check::checkDomainVerdict;
+using check::DomainCheckGather;
+using check::DomainCheckOptions;
+using check::DomainFacts;
+using check::formatCheckDomainJson;
+using check::formatCheckDomainText;
+using check::Verdict;
+
 namespace {
 
 // check_ehlo_name, or this host's name when it is empty (a name the receiving MX may

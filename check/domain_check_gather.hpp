@@ -9,7 +9,7 @@
 #pragma once
 
 #include "common/pending.hpp"
-#include "daemon/domain_check.hpp"
+#include "check/domain_check.hpp"
 #include "net/dns_client.hpp"
 #include "net/https_client.hpp"
 #include "net/tls_probe.hpp"
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 
 struct DomainCheckOptions {
   std::string domain;        // the policy domain, A-label form, lower case
@@ -61,4 +61,4 @@ class DomainCheckGather {
   std::size_t pending_ = 0;
 };
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check

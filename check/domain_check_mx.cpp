@@ -2,8 +2,8 @@
 // (RFC 8461 4.1), each MX host's SMTP STARTTLS probe and its certificate as enforce requires
 // it (RFC 8461 4.2: PKIX chain, DNS-ID for the MX host name, not expired). Pure (see
 // domain_check.hpp).
-#include "daemon/domain_check.hpp"
-#include "daemon/domain_check_text.hpp"
+#include "check/domain_check.hpp"
+#include "check/domain_check_text.hpp"
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 namespace {
 
 constexpr std::int64_t Day = 86'400;
@@ -194,4 +194,4 @@ std::vector<Finding> mxFindings(const DomainFacts& facts, const std::optional<st
   return out;
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check

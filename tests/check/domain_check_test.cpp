@@ -1,8 +1,8 @@
 // --check-domain's pure half: the finding builders and the verdict over made-up DomainFacts
 // (a correct domain, then one mistake at a time), and the gatherer over fake DNS, HTTPS and
 // TLS probes. No network, no clock: `now` is a constant.
-#include "daemon/domain_check.hpp"
-#include "daemon/domain_check_gather.hpp"
+#include "check/domain_check.hpp"
+#include "check/domain_check_gather.hpp"
 #include "tests/fakes/fake_network.hpp"
 
 #include <doctest/doctest.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 using namespace mtasts;
-using namespace mtasts::daemon;
+using namespace mtasts::check;
 
 namespace {
 

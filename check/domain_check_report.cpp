@@ -1,7 +1,7 @@
 // The TLSRPT record's findings (RFC 8460 3), the closing verdict of --check-domain, its two
 // output formats and the text helpers of domain_check_text.hpp. Pure (see domain_check.hpp).
-#include "daemon/domain_check.hpp"
-#include "daemon/domain_check_text.hpp"
+#include "check/domain_check.hpp"
+#include "check/domain_check_text.hpp"
 
 #include "common/log.hpp"
 #include "tlsrpt/tlsrpt_record.hpp"
@@ -13,7 +13,7 @@
 #include <ctime>
 #include <sstream>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 
 std::string_view severityName(Severity severity) noexcept {
   switch (severity) {
@@ -212,4 +212,4 @@ std::string formatCheckDomainJson(const DomainFacts& facts, const std::vector<Fi
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check

@@ -3,13 +3,13 @@
 // the command.
 #pragma once
 
-#include "daemon/domain_check.hpp"
+#include "check/domain_check.hpp"
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 
 inline Finding ok(std::string check, std::string subject, std::string message) {
   return Finding{Severity::Ok, std::move(check), std::move(subject), std::move(message), {}, false};
@@ -35,4 +35,4 @@ std::string timestampText(UnixSeconds t);
 // "7 days", "1 day", "12 hours", "300 s": the largest whole unit.
 std::string durationText(std::int64_t seconds);
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check

@@ -3,7 +3,7 @@
 // the pure functions here turn it into Findings, each with a severity, a check id, a message
 // and a one-line fix, and into the closing Verdict with its exit status. No I/O, no clock (now
 // is passed in), so every rule is table-tested with made-up facts. Output formats live in
-// domain_check_format.cpp.
+// domain_check_report.cpp.
 #pragma once
 
 #include "common/clock.hpp"
@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 
 // ----- what was seen -----
 
@@ -113,4 +113,4 @@ std::string formatCheckDomainText(const DomainFacts& facts, const std::vector<Fi
 std::string formatCheckDomainJson(const DomainFacts& facts, const std::vector<Finding>& findings,
                                   const Verdict& verdict, UnixSeconds now);
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check

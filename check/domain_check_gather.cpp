@@ -1,11 +1,11 @@
-#include "daemon/domain_check_gather.hpp"
+#include "check/domain_check_gather.hpp"
 
 #include "policy/policy_fetch.hpp"
 
 #include <algorithm>
 #include <utility>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 namespace {
 
 // Sorted so that the report does not depend on the order of a DNS answer.
@@ -143,4 +143,4 @@ void DomainCheckGather::ended() {
   done(std::move(facts_));
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check

@@ -1,7 +1,7 @@
 // The MTA-STS publication's findings: the _mta-sts record, the policy host (addresses, TLS,
 // certificate, the fetch) and the policy itself. Pure (see domain_check.hpp).
-#include "daemon/domain_check.hpp"
-#include "daemon/domain_check_text.hpp"
+#include "check/domain_check.hpp"
+#include "check/domain_check_text.hpp"
 
 #include "common/log.hpp"
 #include "net/http_response_parser.hpp"
@@ -13,7 +13,7 @@
 
 #include <variant>
 
-namespace mtasts::daemon {
+namespace mtasts::check {
 namespace {
 
 std::string policyUrl(const std::string& domain) {
@@ -262,4 +262,4 @@ std::vector<Finding> checkDomainFindings(const DomainFacts& facts, UnixSeconds n
   return out;
 }
 
-}  // namespace mtasts::daemon
+}  // namespace mtasts::check
