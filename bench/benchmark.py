@@ -6,6 +6,8 @@ postfix-mta-sts-resolver and measures each with the same load generator (socketm
 cold lookups at concurrency 1 and 32 over distinct domains, RSS idle and with COUNT cached
 domains; then, all three running, warm lookups over the cached domains at 1/16/128 in
 interleaved rounds (measure_warm); daemon CPU from /proc/<pid>/stat.
+--metrics-ab instead compares mtastsd with metrics off and on (metrics_listen set, scraped
+every second like a busy Prometheus), warm phases in interleaved rounds (metrics_ab.py).
 Every subprocess runs under a timeout; targets are stopped by process group.
 """
 import argparse
@@ -27,6 +29,7 @@ from bench_world import BenchWorld, EXPECTED_REPLY  # noqa: E402
 from daemon_harness import (SocketmapClient, _argv, free_port, log_tail, root_options,  # noqa: E402
                             stop_process, wait_listening)
 from world import die_with_parent  # noqa: E402
+import metrics_ab  # noqa: E402
 import report  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -82,14 +85,15 @@ def make_null(args, workdir):
                   port, workdir)
 
 
-def make_mtastsd(args, world, workdir):
+def make_mtastsd(args, world, workdir, name="mtastsd", extra=None):
     port = free_port()
-    opts = {"listen": f"inet:127.0.0.1:{port}", "state_dir": os.path.join(workdir, "mtastsd-state"),
+    opts = {"listen": f"inet:127.0.0.1:{port}", "state_dir": os.path.join(workdir, f"{name}-state"),
             "dns_servers": world.dns_server, "ca_file": world.ca_file, "log_level": "warn",
             "query_wait_timeout": "5s", "dns_timeout": "2s", "fetch_timeout": "4s",
             "max_connections": "2000"}
     opts.update(root_options(args.mtastsd))
-    return Target("mtastsd", _argv(args.mtastsd, opts), port, workdir)
+    opts.update(extra or {})
+    return Target(name, _argv(args.mtastsd, opts), port, workdir)
 
 
 def make_peer(args, world, workdir):
@@ -186,12 +190,15 @@ def measure_warm(args, targets, results):
     the shared machine (CPU steal has been seen here) then hits one round of one target,
     and each target's figures come from its median round (by daemon CPU per lookup), so the
     ratios compare runs a few seconds apart instead of minutes apart."""
-    rounds = 1 if args.quick else ROUNDS
+    rounds = 1 if args.quick else (args.rounds or ROUNDS)
     live = list(targets)
     for c in (1, 16, 128):
         runs = {t.name: [] for t in live}
         for i in range(rounds):
-            for t in list(live):
+            # --metrics-ab: every other round runs the targets in reverse order, so that
+            # going first or second favours neither.
+            order = list(reversed(live)) if args.metrics_ab and i % 2 else list(live)
+            for t in order:
                 try:
                     runs[t.name].append(run_load(args, t, f"warm c{c} {i + 1}/{rounds}", c,
                                                  duration=args.warm_seconds / rounds))
@@ -246,6 +253,9 @@ def main():
     ap.add_argument("--cold1", type=int, default=300, help="distinct domains for cold c1")
     ap.add_argument("--warm-seconds", type=float, default=10)
     ap.add_argument("--quick", action="store_true", help="CI smoke: 500 domains, 1.5 s warm runs")
+    ap.add_argument("--rounds", type=int, default=0, help=f"interleaved warm rounds (default {ROUNDS})")
+    ap.add_argument("--metrics-ab", action="store_true",
+                    help="mtastsd with metrics off vs on (scraped every second) instead of floor/mtastsd/peer")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "last-run.md"))
     args = ap.parse_args()
     if args.quick:
@@ -254,7 +264,9 @@ def main():
         ap.error("need 0 < cold1 < domains <= 99999")
     t0 = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="mtasts-bench-")
-    results = {"machine": machine(), "args": vars(args), "targets": {}, "rounds": ROUNDS}
+    results = {"machine": machine(), "args": vars(args), "targets": {}, "rounds": args.rounds or ROUNDS}
+    if args.metrics_ab and not args.mtastsd:
+        ap.error("--metrics-ab needs --mtastsd")
     try:
         print(f"building the world ({args.domains} domains)...", file=sys.stderr, flush=True)
         with BenchWorld(args.domains, group=args.group) as world:
@@ -263,7 +275,15 @@ def main():
             results["handshake"] = handshake_floor(world, 1 if args.quick else 5)
             print(f"  openssl s_time: {results['handshake']}", file=sys.stderr, flush=True)
             plan = [("floor", lambda: make_null(args, workdir), True)]
-            if args.mtastsd:
+            scraper = None
+            if args.metrics_ab:
+                metrics_port = free_port()
+                plan = [("mtastsd", lambda: make_mtastsd(args, world, workdir), False),
+                        (metrics_ab.ON, lambda: make_mtastsd(args, world, workdir, metrics_ab.ON,
+                                                             {"metrics_listen": f"inet:127.0.0.1:{metrics_port}"}),
+                         False)]
+                scraper = metrics_ab.Scraper(metrics_port)
+            elif args.mtastsd:
                 plan.append(("mtastsd", lambda: make_mtastsd(args, world, workdir), False))
             if args.peer:
                 plan.append(("peer", lambda: make_peer(args, world, workdir), False))
@@ -278,15 +298,19 @@ def main():
                         results["targets"][name] = {"name": name, "failed": f"{e}\n{target.log_tail()}"}
                         print(f"{name} FAILED: {e}\n{target.log_tail()}", file=sys.stderr, flush=True)
                         target.stop()
+                if scraper:
+                    scraper.start()
                 measure_warm(args, running, results["targets"])
             finally:
+                if scraper:
+                    results["scrapes"] = scraper.stop()
                 for target in running:
                     target.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["wall_s"] = round(time.monotonic() - t0, 1)
     results["expected_reply"] = EXPECTED_REPLY
-    md = report.render(results)
+    md = metrics_ab.render(results) if args.metrics_ab else report.render(results)
     print(md)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

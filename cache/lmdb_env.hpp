@@ -158,6 +158,17 @@ class LmdbEnv {
   // Whether a thread waits to resize the map or open a store (tests observe growth with it).
   bool exclusivePending() const { return gate_.exclusivePending(); }
 
+  // For metrics, read at scrape time: the map's size and the bytes it uses (pages up to the
+  // last one written), the stores opened so far in opening order, and a store's record
+  // count (in a short read txn of its own; do not call it while this thread holds a txn).
+  struct Usage {
+    std::size_t map_size = 0;
+    std::size_t used_bytes = 0;
+  };
+  Usage usage() const;
+  std::vector<std::pair<std::string, MDB_dbi>> openStores();
+  Result<std::size_t> entries(MDB_dbi dbi);
+
   // Starts `txn` (renewing it if it was reset). Retries once on MDB_MAP_RESIZED (adopts
   // the size another process set) and on MDB_READERS_FULL (after mdb_reader_check).
   Result<void> beginRead(ReadTxn& txn);

@@ -147,6 +147,31 @@ Result<void> LmdbEnv::checkSchema() {
   });
 }
 
+std::vector<std::pair<std::string, MDB_dbi>> LmdbEnv::openStores() {
+  std::lock_guard lock(stores_mutex_);
+  std::vector<std::pair<std::string, MDB_dbi>> out;
+  for (const auto& open : stores_) out.emplace_back(open.name, open.dbi);
+  return out;
+}
+
+Result<std::size_t> LmdbEnv::entries(MDB_dbi dbi) {
+  ReadTxn txn;
+  if (auto ok = beginRead(txn); !ok) return Unexpected{std::move(ok).error()};
+  MDB_stat stat{};
+  if (int rc = mdb_stat(txn.raw(), dbi, &stat); rc != MDB_SUCCESS) return Unexpected{lmdbError(rc, "mdb_stat")};
+  return static_cast<std::size_t>(stat.ms_entries);
+}
+
+LmdbEnv::Usage LmdbEnv::usage() const {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  Usage out;
+  if (mdb_env_info(env_, &info) != MDB_SUCCESS || mdb_env_stat(env_, &stat) != MDB_SUCCESS) return out;
+  out.map_size = info.me_mapsize;
+  out.used_bytes = (info.me_last_pgno + 1) * static_cast<std::size_t>(stat.ms_psize);
+  return out;
+}
+
 Result<MDB_dbi> LmdbEnv::openStore(const StoreSpec& spec) {
   if (auto r = checkSpec(spec); !r) return Unexpected{std::move(r).error()};
   std::lock_guard lock(stores_mutex_);

@@ -13,6 +13,7 @@
 #include "daemon/report_command.hpp"
 #include "daemon/report_component.hpp"
 #include "daemon/runtime.hpp"
+#include "daemon/version_info.hpp"
 #include "net/signals.hpp"
 #include "tlsrpt/status_command.hpp"
 #include "tlsrpt/read_reports_command.hpp"
@@ -187,7 +188,7 @@ int runHelp(const CommandLine&, const Settings&) {
 }
 
 int runVersion(const CommandLine&, const Settings&) {
-  std::cout << "mtastsd " << MTASTS_VERSION << "\n";
+  std::cout << versionText();
   return 0;
 }
 

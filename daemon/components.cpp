@@ -1,5 +1,6 @@
 #include "daemon/components.hpp"
 
+#include "daemon/metrics_component.hpp"
 #include "daemon/policy_component.hpp"
 #include "daemon/report_component.hpp"
 #include "daemon/runtime.hpp"
@@ -15,6 +16,7 @@ void addComponents(Runtime& runtime, const Settings& settings) {
   runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
   runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt, settings.policy.strict_testing));
   runtime.add(std::make_unique<ReportComponent>(runtime, settings.tlsrpt));
+  runtime.add(std::make_unique<MetricsComponent>(runtime, settings.metrics));  // last: sees every store
 }
 
 }  // namespace mtasts::daemon

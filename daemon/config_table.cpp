@@ -33,6 +33,16 @@ std::string validListenAddress(std::string_view item) {
   return parsed ? std::string() : parsed.error().detail;
 }
 
+// [11] A scraper connects over TCP: inet only, and a port to find it at.
+std::string validMetricsAddress(std::string_view value) {
+  if (value.empty()) return {};
+  auto parsed = net::parseListenAddress(value);
+  if (!parsed) return parsed.error().detail;
+  if (parsed->kind != net::ListenAddress::Kind::Inet) return "metrics_listen takes inet:HOST:PORT";
+  if (parsed->port == 0) return "metrics_listen needs a port";
+  return {};
+}
+
 // A unix socket path: absolute, and within sockaddr_un's sun_path (108 bytes with its NUL).
 std::string validSocketPath(std::string_view path) {
   if (path.empty()) return {};
@@ -279,6 +289,15 @@ const KeySpec Keys[] = {
      .help = "DKIM d= of the report mails; empty = the submitter (tlsrpt_contact_info's domain)",
      .field = settingsField<&S::tlsrpt, &TlsRpt::dkim_domain>(),
      .validate = [](std::string_view v) { return v.empty() || isValidHostname(v) ? std::string() : "not a domain"; }},
+    // [11] Packaged installs: the metrics endpoint and where logs go.
+    {.name = "metrics_listen", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "Prometheus metrics over HTTP (GET /metrics) at inet:HOST:PORT, e.g. inet:127.0.0.1:9461; "
+             "empty = off (and nothing is counted)",
+     .field = settingsField<&S::metrics, &MetricsSettings::metrics_listen>(), .validate = validMetricsAddress},
+    {.name = "log_target", .type = KeyType::Enum, .default_value = "auto", .reloadable = false,
+     .help = "where logs go: stderr; syslog (facility mail, ident mtastsd); auto = stderr with syslog "
+             "priority prefixes and no time when stderr is systemd's journal stream, else stderr",
+     .field = settingsField<&S::process, &Process::log_target>(), .choices = "auto|stderr|syslog"},
 };
 
 }  // namespace

@@ -45,10 +45,12 @@ PolicyComponent::PolicyComponent(Runtime& runtime, const PolicySettings& setting
 PolicyComponent::~PolicyComponent() = default;
 
 Result<void> PolicyComponent::start() {
-  auto metrics = policy::PolicyMetrics::create(runtime_.metrics());
-  if (!metrics) return Unexpected{std::move(metrics).error()};
-  metrics_ = std::move(*metrics);
-  runtime_.policyEvents().add(*metrics_);
+  if (runtime_.metricsEnabled()) {  // nothing scrapes them otherwise: no observer, no counting
+    auto metrics = policy::PolicyMetrics::create(runtime_.metrics());
+    if (!metrics) return Unexpected{std::move(metrics).error()};
+    metrics_ = std::move(*metrics);
+    runtime_.policyEvents().add(*metrics_);
+  }
   auto store = cache::LmdbPolicyStore::attach(runtime_.env());
   if (!store) return fail(store.error().code, "policy store: " + store.error().detail);
   store_ = std::move(*store);

@@ -26,15 +26,22 @@ Result<void> ServerComponent::bind() {
   auto bound = server::SocketmapServer::bindListeners(
       runtime_.base(), settings_.listen,
       net::SocketFilePermissions{settings_.unix_socket_mode, settings_.unix_socket_owner, settings_.unix_socket_group},
-      serverLimits(settings_));
+      serverLimits(settings_),
+      [this](const std::string& spec) { return runtime_.takeInheritedSocket(SocketKind::Stream, spec); });
   if (!bound) return Unexpected{std::move(bound).error()};
   bound_ = std::move(*bound);
   return {};
 }
 
 Result<void> ServerComponent::start() {
+  server::SocketmapMetrics metrics;
+  if (runtime_.metricsEnabled()) {
+    auto made = server::SocketmapMetrics::create(runtime_.metrics());
+    if (!made) return Unexpected{std::move(made).error()};
+    metrics = *made;
+  }
   server_ = std::make_unique<server::SocketmapServer>(runtime_.base(), runtime_.scheduler(), policy_.lookup(),
-                                                      serverLimits(settings_));
+                                                      serverLimits(settings_), metrics);
   if (bound_) server_->adoptListeners(std::move(*bound_));
   bound_.reset();
   return {};

@@ -1,5 +1,6 @@
 // ServerComponent: the socketmap server in the running daemon. bind() raises RLIMIT_NOFILE
-// and binds the listeners (as root); start() builds the SocketmapServer on them, asking the
+// and binds the listeners (as root), or takes the ones systemd passed (socket activation,
+// Runtime::takeInheritedSocket); start() builds the SocketmapServer on them, asking the
 // policy component's lookup; drain() is the server's graceful shutdown within
 // shutdown_timeout. Reads settings.server only. Loop thread.
 #pragma once

@@ -76,6 +76,7 @@ struct StoreSettings {
 // The process: logging and privileges.
 struct ProcessSettings {
   std::string log_level;
+  std::string log_target;   // auto | stderr | syslog (common/log.hpp setLogTarget)
   std::string user;         // drop to this user after binding; empty = stay
   bool allow_root = false;  // run as root without `user`
   bool operator==(const ProcessSettings&) const = default;
@@ -125,6 +126,12 @@ struct CheckSettings {
   bool operator==(const CheckSettings&) const = default;
 };
 
+// The metrics listener (daemon/metrics_component.hpp).
+struct MetricsSettings {
+  std::string metrics_listen;  // inet:HOST:PORT; empty = no endpoint, no counting
+  bool operator==(const MetricsSettings&) const = default;
+};
+
 struct Settings {
   using Ms = daemon::Ms;
   ServerSettings server;
@@ -135,6 +142,7 @@ struct Settings {
   ProcessSettings process;
   TlsRptSettings tlsrpt;
   CheckSettings check;
+  MetricsSettings metrics;
   bool operator==(const Settings&) const = default;
 };
 

@@ -3,6 +3,8 @@
 #include "common/log.hpp"
 #include "daemon/runtime.hpp"
 
+#include <optional>
+
 namespace mtasts::daemon {
 namespace {
 
@@ -54,7 +56,10 @@ TlsRptComponent::~TlsRptComponent() {
 }
 
 Result<void> TlsRptComponent::bind() {
-  if (auto ok = collection_->bindSocket(); !ok) {
+  // mtastsd-tlsrpt.socket: systemd made the socket at tlsrpt_socket; adopted, never re-made.
+  std::optional<net::UniqueFd> inherited;
+  if (!settings_.socket.empty()) inherited = runtime_.takeInheritedSocket(SocketKind::Datagram, settings_.socket);
+  if (auto ok = collection_->bindSocket(inherited ? std::move(*inherited) : net::UniqueFd{}); !ok) {
     log()->error("TLS-RPT datagram socket not made, running without it (Postfix's TLSRPT datagrams are "
                  "lost until this is fixed and mtastsd restarted) path={} error={}",
                  escapeForLog(settings_.socket), escapeForLog(ok.error().detail, 400));
@@ -68,6 +73,7 @@ Result<void> TlsRptComponent::start() {
   } else {
     runtime_.policyEvents().add(*collection_);
   }
+  if (!runtime_.metricsEnabled()) return {};  // nothing scrapes them
   auto metrics = tlsrpt::CollectionMetrics::create(runtime_.metrics(), *collection_);
   if (!metrics) return Unexpected{std::move(metrics).error()};  // a programming error: names are fixed
   metrics_ = std::move(*metrics);

@@ -6,7 +6,10 @@
 // settings.policy (what the policy engine answered decides the policy a mail-log session was
 // under). Loop thread. TLS-RPT is reporting, never the reason mail is deferred: a socket that
 // cannot be made or a store that cannot be opened is logged and collection goes on without
-// it; the socketmap keeps answering Postfix.
+// it; the socketmap keeps answering Postfix. Under systemd, the datagram socket of
+// mtastsd-tlsrpt.socket whose path is tlsrpt_socket is adopted (Runtime::takeInheritedSocket).
+// Metrics (sessions by source, datagrams rejected, ...) are registered only when metrics_listen
+// is set.
 #pragma once
 
 #include "daemon/component.hpp"

@@ -18,7 +18,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -144,6 +146,45 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base* base, const ListenA
   self->bound_name_ = sockaddrToString(reinterpret_cast<sockaddr*>(&bound), static_cast<int>(len));
   self->bound_port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                                  : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return self;
+}
+
+std::string localListenAddress(int fd) {
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) return {};
+  if (bound.ss_family == AF_INET || bound.ss_family == AF_INET6)
+    return "inet:" + sockaddrToString(reinterpret_cast<sockaddr*>(&bound), static_cast<int>(len));
+  if (bound.ss_family != AF_UNIX) return {};
+  const auto* sun = reinterpret_cast<const sockaddr_un*>(&bound);
+  const std::size_t offset = offsetof(sockaddr_un, sun_path);
+  if (len <= offset || sun->sun_path[0] == '\0') return "unix:";  // unnamed or abstract
+  const std::size_t max = std::min<std::size_t>(len - offset, sizeof sun->sun_path);
+  return "unix:" + std::string(sun->sun_path, ::strnlen(sun->sun_path, max));
+}
+
+Result<std::unique_ptr<Listener>> Listener::adopt(event_base* base, UniqueFd fd, AcceptFn on_accept) {
+  std::unique_ptr<Listener> self(new Listener());
+  self->on_accept_ = std::move(on_accept);
+  const std::string name = localListenAddress(fd.get());
+  // systemd passes blocking sockets (unless NonBlocking=yes); a blocking accept() would stall
+  // the loop when a client goes away between readiness and accept.
+  if (evutil_make_socket_nonblocking(fd.get()) != 0)
+    return fail(ErrorCode::Io, fmt::format("{}: cannot make the socket non-blocking: {}", name, errnoText(errno)));
+  // Backlog 0: libevent does not call listen() again (the owner chose the backlog).
+  self->listener_ = evconnlistener_new(base, &Listener::acceptTrampoline, self.get(),
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd.get());
+  if (!self->listener_) return fail(ErrorCode::Io, fmt::format("{}: cannot serve the socket: {}", name, errnoText(errno)));
+  fd.release();  // the evconnlistener closes it
+  evconnlistener_set_error_cb(self->listener_, &Listener::errorTrampoline);
+  // The same names open() reports: "127.0.0.1:8461" for inet, "unix:/path" for unix.
+  self->bound_name_ = name.starts_with("inet:") ? name.substr(5) : name;
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (::getsockname(evconnlistener_get_fd(self->listener_), reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
+    if (bound.ss_family == AF_INET6) self->bound_port_ = ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    if (bound.ss_family == AF_INET) self->bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
   return self;
 }
 

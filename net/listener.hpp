@@ -5,7 +5,9 @@
 // (net/unix_socket_file.hpp) and unlinks it when freed. Each accepted socket is handed over as a
 // UniqueFd: from then on the callee owns it. When accept() fails for lack of descriptors the
 // listener pauses briefly (logged at most every 10 s) instead of spinning on a readable
-// listen socket it cannot drain. Loop thread only.
+// listen socket it cannot drain. adopt() serves a socket that is already bound and listening
+// (one inherited from systemd): it is neither re-bound, nor chmod'ed, nor unlinked. Loop
+// thread only.
 #pragma once
 
 #include "common/result.hpp"
@@ -45,6 +47,10 @@ class Listener {
   static Result<std::unique_ptr<Listener>> open(event_base* base, const ListenAddress& address,
                                                 const SocketFilePermissions& unix_options,
                                                 AcceptFn on_accept);
+  // Serves `fd`, a listening SOCK_STREAM socket (inet or unix) someone else bound: its
+  // backlog is kept (listen() is not called again), its socket file is left alone. The fd
+  // is owned from here on (closed on error too).
+  static Result<std::unique_ptr<Listener>> adopt(event_base* base, UniqueFd fd, AcceptFn on_accept);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -75,6 +81,10 @@ class Listener {
 
 // "1.2.3.4:5", "[::1]:5", "unix" for a sockaddr (peer names in logs).
 std::string sockaddrToString(const ::sockaddr* sa, int len);
+// The local address of a bound socket in the `listen` syntax: "inet:127.0.0.1:8461",
+// "inet:[::1]:8461", "unix:/run/x.sock" ("unix:" for an unnamed or abstract unix socket);
+// empty if getsockname fails or the family is another.
+std::string localListenAddress(int fd);
 
 // Raises the soft RLIMIT_NOFILE to at least `wanted` (never lowers it): up to the hard
 // limit, and beyond it when the process may raise the hard limit (root, up to

@@ -2,6 +2,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <fcntl.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ Result<UnixDatagramSocket> UnixDatagramSocket::bind(const std::string& path, con
   if (::bind(self.fd_, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0)
     return fail(ErrorCode::Io, fmt::format("unix:{}: bind: {}", path, errnoText(errno)));
   self.path_ = path;  // from here on the destructor unlinks the file
+  self.owns_file_ = true;
   if (auto applied = applySocketFilePermissions(path, permissions, key); !applied)
     return Unexpected{std::move(applied).error()};
   if (receive_buffer > 0) {
@@ -48,14 +50,28 @@ Result<UnixDatagramSocket> UnixDatagramSocket::bind(const std::string& path, con
   return self;
 }
 
+UnixDatagramSocket UnixDatagramSocket::adopt(int fd, std::string path, int receive_buffer) {
+  UnixDatagramSocket self;
+  self.fd_ = fd;
+  self.path_ = std::move(path);
+  self.owns_file_ = false;
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  if (receive_buffer > 0) (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  return self;
+}
+
 UnixDatagramSocket::UnixDatagramSocket(UnixDatagramSocket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::exchange(other.path_, {})) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::exchange(other.path_, {})),
+      owns_file_(std::exchange(other.owns_file_, false)) {}
 
 UnixDatagramSocket& UnixDatagramSocket::operator=(UnixDatagramSocket&& other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::exchange(other.path_, {});
+    owns_file_ = std::exchange(other.owns_file_, false);
   }
   return *this;
 }
@@ -63,10 +79,11 @@ UnixDatagramSocket& UnixDatagramSocket::operator=(UnixDatagramSocket&& other) no
 UnixDatagramSocket::~UnixDatagramSocket() { close(); }
 
 void UnixDatagramSocket::close() {
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (owns_file_ && !path_.empty()) ::unlink(path_.c_str());
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   path_.clear();
+  owns_file_ = false;
 }
 
 DatagramBatch::DatagramBatch(std::size_t count, std::size_t buffer_bytes)

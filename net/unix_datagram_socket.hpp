@@ -26,6 +26,11 @@ class UnixDatagramSocket {
   // created, not by its buffer).
   static Result<UnixDatagramSocket> bind(const std::string& path, const SocketFilePermissions& permissions,
                                          std::string_view key, int receive_buffer = 1 << 20);
+  // A socket bound by someone else (systemd's mtastsd-tlsrpt.socket, passed to the daemon:
+  // Runtime::takeInheritedSocket(SocketKind::Datagram, path)): made non-blocking, its
+  // receive buffer raised as bind() does, and its file never chmod'ed, chown'ed or unlinked
+  // (its owner removes it). `path` is for path() and logs.
+  static UnixDatagramSocket adopt(int fd, std::string path, int receive_buffer = 1 << 20);
   UnixDatagramSocket() = default;
   UnixDatagramSocket(UnixDatagramSocket&& other) noexcept;
   UnixDatagramSocket& operator=(UnixDatagramSocket&& other) noexcept;
@@ -40,6 +45,7 @@ class UnixDatagramSocket {
   void close();
   int fd_ = -1;
   std::string path_;
+  bool owns_file_ = false;  // bind(): the destructor unlinks path_; adopt(): not
 };
 
 // `count` receive buffers of `buffer_bytes` each, filled by one recvmmsg. The buffers are

@@ -44,9 +44,11 @@ SocketmapConnection::SocketmapConnection(SocketmapServer& server, net::UniqueFd 
   setReading(true);
   markIdleFromNow();
   armIdleTimer(server_.limits_.idle_timeout);
+  server_.metrics_.open.inc();
 }
 
 SocketmapConnection::~SocketmapConnection() {
+  server_.metrics_.open.dec();
   if (send_queued_) server_.cancelSend(this);
   slots_.clear();  // cancels outstanding lookups before anything else goes away
   idle_timer_.reset();
@@ -109,8 +111,10 @@ bool SocketmapConnection::processInput(std::string_view input) {
     const auto decoded = postfix::decodeNetstring(input.substr(used, window), limits.max_query_size);
     if (decoded.status == postfix::NetstringStatus::Incomplete) break;
     if (decoded.status != postfix::NetstringStatus::Complete) {
+      const bool too_long = decoded.status == postfix::NetstringStatus::TooLong;
+      (too_long ? server_.metrics_.too_long : server_.metrics_.bad_netstrings).inc();
       log()->warn("closing connection: {} peer={} max_query_size={}",
-                  decoded.status == postfix::NetstringStatus::TooLong ? "request too long" : "malformed netstring",
+                  too_long ? "request too long" : "malformed netstring",
                   peer_, limits.max_query_size);
       keep = false;
       break;
@@ -135,6 +139,7 @@ void SocketmapConnection::startRequest(std::string_view payload) {
   Slot* slot = newSlot();
   auto request = postfix::parseSocketmapRequest(payload);
   if (!request) {
+    server_.metrics_.invalid_requests.inc();
     log()->info("bad request peer={} error={} request={}", peer_, escapeForLog(request.error().detail),
                 escapeForLog(payload, 100));
     postfix::appendReply(slot->reply, replyStatusFor(ErrorCode::InvalidInput),
@@ -277,6 +282,7 @@ bool SocketmapConnection::onWriteTimer() {
     armWriteTimer(server_.limits_.write_timeout - stalled_for);
     return true;
   }
+  server_.metrics_.write_timeouts.inc();
   log()->warn("closing connection: write timeout peer={} unsent={}", peer_, outputLength());
   return false;
 }
@@ -343,11 +349,13 @@ bool SocketmapConnection::onIdleTimer() {
     armIdleTimer(idle_timeout - idle_for);
     return true;
   }
-  if (!partial_.empty())
+  if (!partial_.empty()) {
+    server_.metrics_.request_timeouts.inc();
     log()->warn("closing connection: request not completed within idle_timeout peer={} buffered={}", peer_,
                 partial_.size());
-  else
+  } else {
     log()->debug("closing connection: idle timeout peer={}", peer_);
+  }
   return false;
 }
 

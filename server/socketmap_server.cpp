@@ -26,8 +26,8 @@ constexpr std::size_t ReservedFds = 256;
 }  // namespace
 
 SocketmapServer::SocketmapServer(event_base* base, Scheduler& scheduler, postfix::PolicyLookup& lookup,
-                                 ServerLimits limits)
-    : base_(base), scheduler_(scheduler), lookup_(lookup), limits_(std::move(limits)) {
+                                 ServerLimits limits, SocketmapMetrics metrics)
+    : base_(base), scheduler_(scheduler), lookup_(lookup), limits_(std::move(limits)), metrics_(metrics) {
   send_event_ = event_new(base_, -1, 0, &SocketmapServer::sendTrampoline, this);
   if (!send_event_) throw std::bad_alloc();
 }
@@ -77,15 +77,18 @@ Result<void> SocketmapServer::listen(const std::vector<std::string>& specs,
 Result<SocketmapServer::BoundListeners> SocketmapServer::bindListeners(event_base* base,
                                                                        const std::vector<std::string>& specs,
                                                                        const net::SocketFilePermissions& unix_options,
-                                                                       const ServerLimits& limits) {
+                                                                       const ServerLimits& limits,
+                                                                       const InheritedFn& inherited) {
   BoundListeners out;
   out.connection_cap = raiseFileLimitFor(limits.max_connections);
   for (const auto& spec : specs) {
     auto address = net::parseListenAddress(spec);
     if (!address) return Unexpected{std::move(address).error()};
-    auto listener = net::Listener::open(base, *address, unix_options, nullptr);
+    std::optional<net::UniqueFd> fd = inherited ? inherited(spec) : std::nullopt;
+    auto listener = fd ? net::Listener::adopt(base, std::move(*fd), nullptr)
+                       : net::Listener::open(base, *address, unix_options, nullptr);
     if (!listener) return Unexpected{std::move(listener).error()};
-    log()->info("listening address={}", (*listener)->boundName());
+    if (!fd) log()->info("listening address={}", (*listener)->boundName());
     out.listeners.push_back(std::move(*listener));
   }
   return out;
@@ -143,7 +146,7 @@ void SocketmapServer::accept(net::UniqueFd fd, std::string peer) {
   if (draining_) return;  // closes fd
   if (connections_.size() >= connectionCap()) {
     fd.reset();
-    ++rejected_total_;
+    metrics_.refused.inc();
     ++rejected_since_log_;
     const auto now = scheduler_.monotonicNow();
     if (!last_reject_log_ || now - *last_reject_log_ >= RejectLogInterval) {
@@ -155,6 +158,7 @@ void SocketmapServer::accept(net::UniqueFd fd, std::string peer) {
     return;
   }
   evutil_make_socket_nonblocking(fd.get());
+  metrics_.accepted.inc();
   log()->debug("connection accepted peer={} connections={}", peer, connections_.size() + 1);
   // Throws (out of memory) back to the listener's guard; fd is closed exactly once, by
   // whichever owner it has reached.

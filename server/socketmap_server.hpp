@@ -11,6 +11,7 @@
 #include "net/c_handles.hpp"
 #include "net/listener.hpp"
 #include "postfix/policy_answer.hpp"
+#include "server/socketmap_metrics.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -44,7 +45,9 @@ class SocketmapConnection;
 class SocketmapServer {
  public:
   // Timeouts (idle, write, shutdown) run on `scheduler`, which must outlive the server.
-  SocketmapServer(event_base* base, Scheduler& scheduler, postfix::PolicyLookup& lookup, ServerLimits limits);
+  // Counts into `metrics` (detached handles by default).
+  SocketmapServer(event_base* base, Scheduler& scheduler, postfix::PolicyLookup& lookup, ServerLimits limits,
+                  SocketmapMetrics metrics = {});
   ~SocketmapServer();
   SocketmapServer(const SocketmapServer&) = delete;
   SocketmapServer& operator=(const SocketmapServer&) = delete;
@@ -54,13 +57,17 @@ class SocketmapServer {
   Result<void> listen(const std::vector<std::string>& specs, const net::SocketFilePermissions& unix_options);
   // The same in two steps, for a daemon that binds as root before it drops privileges and
   // builds the server after: bindListeners() raises RLIMIT_NOFILE (beyond the hard limit
-  // only as root) and binds; the server then serves on what it adopts.
+  // only as root) and binds; the server then serves on what it adopts. An entry for which
+  // `inherited` returns a socket (one systemd passed, already listening) is served on that
+  // socket instead of a new one (Listener::adopt: its file is never touched).
+  using InheritedFn = std::function<std::optional<net::UniqueFd>(const std::string& spec)>;
   struct BoundListeners {
     std::vector<std::unique_ptr<net::Listener>> listeners;
     std::size_t connection_cap = SIZE_MAX;  // max_connections, lowered to what RLIMIT_NOFILE allows
   };
   static Result<BoundListeners> bindListeners(event_base* base, const std::vector<std::string>& specs,
-                                              const net::SocketFilePermissions& unix_options, const ServerLimits& limits);
+                                              const net::SocketFilePermissions& unix_options, const ServerLimits& limits,
+                                              const InheritedFn& inherited = {});
   void adoptListeners(BoundListeners bound);
   // Bound names in listen order ("127.0.0.1:41234"), and ports (0 for unix).
   std::vector<std::string> boundNames() const;
@@ -78,7 +85,6 @@ class SocketmapServer {
   std::size_t connectionCount() const { return connections_.size(); }
   // max_connections, lowered when RLIMIT_NOFILE cannot be raised far enough for it.
   std::size_t connectionCap() const { return std::min(limits_.max_connections, fd_connection_cap_); }
-  std::uint64_t rejectedConnections() const { return rejected_total_; }
 
  private:
   friend class SocketmapConnection;
@@ -104,6 +110,7 @@ class SocketmapServer {
   Scheduler& scheduler_;
   postfix::PolicyLookup& lookup_;
   ServerLimits limits_;
+  SocketmapMetrics metrics_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<SocketmapConnection*, std::unique_ptr<SocketmapConnection>> connections_;
   std::vector<SocketmapConnection*> send_queue_;
@@ -113,7 +120,6 @@ class SocketmapServer {
   std::function<void()> shutdown_done_;
   RequestHandle shutdown_timer_;
   std::size_t fd_connection_cap_ = SIZE_MAX;
-  std::uint64_t rejected_total_ = 0;
   std::uint64_t rejected_since_log_ = 0;
   std::optional<std::chrono::milliseconds> last_reject_log_;  // scheduler time
 };

@@ -36,9 +36,9 @@ TlsRptCollection::~TlsRptCollection() {
   store_.reset();
 }
 
-Result<void> TlsRptCollection::bindSocket() {
+Result<void> TlsRptCollection::bindSocket(net::UniqueFd inherited) {
   if (!options_.datagrams || datagrams_) return {};
-  auto opened = DatagramCollector::open(*options_.datagrams, aggregate_, stats_, clock_);
+  auto opened = DatagramCollector::open(*options_.datagrams, aggregate_, stats_, clock_, std::move(inherited));
   if (!opened) return Unexpected{std::move(opened).error()};
   datagrams_ = std::move(*opened);
   return {};

@@ -55,9 +55,10 @@ class TlsRptCollection final : public policy::PolicyEvents {
   TlsRptCollection(const TlsRptCollection&) = delete;
   TlsRptCollection& operator=(const TlsRptCollection&) = delete;
 
-  // Binds the datagram socket when one is configured (as root: owner and group). On error
-  // collection goes on without it.
-  Result<void> bindSocket();
+  // Binds the datagram socket when one is configured (as root: owner and group), or adopts
+  // `inherited`, the socket systemd bound at that path (mtastsd-tlsrpt.socket; its file is
+  // then never chmod'ed nor unlinked). On error collection goes on without it.
+  Result<void> bindSocket(net::UniqueFd inherited = {});
   // Attaches the day store (and, for the mail log, the policy cache reader) to env, seeds
   // the day bounds, starts the committer, the datagram reader and the mail-log collector.
   // On error nothing runs. Call once, before other threads use env.

@@ -34,7 +34,7 @@ void bump(std::atomic<std::uint64_t>& counter, bool when = true) {
 
 Result<std::unique_ptr<DatagramCollector>> DatagramCollector::open(const DatagramCollectorOptions& options,
                                                                    DayAggregate& aggregate, CollectorStats& stats,
-                                                                   const Clock& clock) {
+                                                                   const Clock& clock, net::UniqueFd inherited) {
   if (options.batch == 0 || options.batch > MaxBatch) {
     return fail(ErrorCode::InvalidInput, fmt::format("datagram batch must be 1 to {}", MaxBatch));
   }
@@ -53,13 +53,16 @@ Result<std::unique_ptr<DatagramCollector>> DatagramCollector::open(const Datagra
                    "value={} recommended={}",
                    *qlen, RecommendedMaxDgramQlen, *qlen, RecommendedMaxDgramQlen);
   }
-  auto socket = net::UnixDatagramSocket::bind(options.path, options.permissions, "tlsrpt_socket",
-                                              options.receive_buffer);
+  const bool adopted = static_cast<bool>(inherited);
+  auto socket = adopted ? Result<net::UnixDatagramSocket>(net::UnixDatagramSocket::adopt(
+                              inherited.release(), options.path, options.receive_buffer))
+                        : net::UnixDatagramSocket::bind(options.path, options.permissions, "tlsrpt_socket",
+                                                        options.receive_buffer);
   if (!socket) return Unexpected{std::move(socket).error()};
   int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) return fail(ErrorCode::Io, fmt::format("eventfd: {}", std::strerror(errno)));
-  logger()->info("TLSRPT datagram socket ready path={} batch={} coalesce_us={}", options.path, options.batch,
-                 coalesce.count());
+  logger()->info("TLSRPT datagram socket ready path={} batch={} coalesce_us={} from={}", options.path, options.batch,
+                 coalesce.count(), adopted ? "systemd" : "bind");
   return std::unique_ptr<DatagramCollector>(
       new DatagramCollector(std::move(*socket), wake_fd, options, coalesce, aggregate, stats, clock));
 }

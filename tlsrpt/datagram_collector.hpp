@@ -16,6 +16,7 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "net/c_handles.hpp"
 #include "net/unix_datagram_socket.hpp"
 #include "tlsrpt/collector_stats.hpp"
 #include "tlsrpt/day_aggregate.hpp"
@@ -45,11 +46,13 @@ struct DatagramCollectorOptions {
 class DatagramCollector {
  public:
   // Binds the socket (at startup, before privileges are dropped when owner or group is set)
-  // and checks max_dgram_qlen. Nothing is read until start().
+  // and checks max_dgram_qlen. Nothing is read until start(). With `inherited` (a datagram
+  // socket systemd bound at options.path) that socket is adopted instead: no bind, no
+  // permissions applied, its file left to systemd.
   static Result<std::unique_ptr<DatagramCollector>> open(const DatagramCollectorOptions& options,
                                                          DayAggregate& aggregate, CollectorStats& stats,
-                                                         const Clock& clock);
-  ~DatagramCollector();  // stop(); then the socket file is removed
+                                                         const Clock& clock, net::UniqueFd inherited = {});
+  ~DatagramCollector();  // stop(); then the socket file is removed (unless adopted)
   DatagramCollector(const DatagramCollector&) = delete;
   DatagramCollector& operator=(const DatagramCollector&) = delete;
 

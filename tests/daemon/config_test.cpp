@@ -59,7 +59,7 @@ TEST_CASE("every key is declared once and has help text") {
     CHECK_FALSE(key.help.empty());
     CHECK(findKey(key.name) == &key);
   }
-  CHECK(names.size() == 65);
+  CHECK(names.size() == 67);
   REQUIRE(findKey("user") != nullptr);
   CHECK_FALSE(findKey("user")->reloadable);
   REQUIRE(findKey("allow_root") != nullptr);
@@ -319,4 +319,33 @@ TEST_CASE("a key's validator judges each list item") {
   CHECK_FALSE(parseConfig("listen = inet:127.0.0.1:1, tcp:1\n", "f", {}, errors).has_value());
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("f:1: listen: listen entry \"tcp:1\"") != std::string::npos);
+}
+
+TEST_CASE("metrics_listen is off by default and takes an inet address with a port only") {
+  CHECK(parseOk("").metrics.metrics_listen.empty());
+  CHECK(parseOk("metrics_listen = inet:127.0.0.1:9461\n").metrics.metrics_listen == "inet:127.0.0.1:9461");
+  CHECK(parseOk("metrics_listen = inet:[::1]:9461\n").metrics.metrics_listen == "inet:[::1]:9461");
+  struct Case {
+    const char* value;
+    const char* why;
+  };
+  const Case bad[] = {{"unix:/run/mtastsd/metrics", "inet:HOST:PORT"},
+                      {"inet:127.0.0.1:0", "needs a port"},
+                      {"127.0.0.1:9461", "inet:"}};
+  for (const auto& c : bad) {
+    CAPTURE(c.value);
+    const auto errors = parseErrors(std::string("metrics_listen = ") + c.value + "\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find(c.why) != std::string::npos);
+  }
+}
+
+TEST_CASE("log_target defaults to auto and needs a restart") {
+  CHECK(parseOk("").process.log_target == "auto");
+  CHECK(parseOk("log_target = syslog\n").process.log_target == "syslog");
+  CHECK(parseErrors("log_target = journald\n").size() == 1);
+  REQUIRE(findKey("log_target") != nullptr);
+  CHECK_FALSE(findKey("log_target")->reloadable);
+  REQUIRE(findKey("metrics_listen") != nullptr);
+  CHECK_FALSE(findKey("metrics_listen")->reloadable);
 }

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,6 +90,47 @@ TEST_CASE("a listener hands each accepted socket to its callback, which owns it"
   REQUIRE(test::runLoopUntil(base.get(), [&] { return accepted.has_value(); }, 2000ms));
   CHECK(peer.starts_with("127.0.0.1:"));
   CHECK(isOpen(accepted->get()));
+}
+
+TEST_CASE("an adopted socket keeps its file, mode and backlog, turns non-blocking and is served") {
+  EventBasePtr base(event_base_new());
+  test::TempDir dir;
+  const std::string path = dir.path() + "/inherited.sock";
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::memcpy(sun.sun_path, path.data(), path.size());
+  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+  REQUIRE(::chmod(path.c_str(), 0640) == 0);
+  REQUIRE(::listen(fd.get(), 4) == 0);
+  CHECK(localListenAddress(fd.get()) == "unix:" + path);
+  std::optional<UniqueFd> accepted;
+  const int raw = fd.get();
+  CHECK((::fcntl(raw, F_GETFL) & O_NONBLOCK) == 0);  // as systemd passes it
+  {
+    auto listener = Listener::adopt(base.get(), std::move(fd), [&](UniqueFd c, std::string) { accepted = std::move(c); });
+    REQUIRE(listener.has_value());
+    CHECK((::fcntl(raw, F_GETFL) & O_NONBLOCK) != 0);  // a blocking accept() would stall the loop
+    CHECK((*listener)->boundName() == "unix:" + path);
+    UniqueFd client(::socket(AF_UNIX, SOCK_STREAM, 0));
+    REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+    REQUIRE(test::runLoopUntil(base.get(), [&] { return accepted.has_value(); }, 2000ms));
+  }
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);  // the owner (systemd) removes it, not the listener
+  CHECK((st.st_mode & 07777) == 0640);
+}
+
+TEST_CASE("localListenAddress names inet sockets in the listen syntax") {
+  EventBasePtr base(event_base_new());
+  auto listener = openLoopback(base.get(), nullptr);
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0);
+  CHECK(localListenAddress(fd.get()).starts_with("inet:127.0.0.1:"));
+  CHECK(localListenAddress(-1).empty());
 }
 
 // The [6] review: the listener closed the fd after a throwing callback even when the

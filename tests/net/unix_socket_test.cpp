@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -164,6 +165,30 @@ TEST_CASE("a datagram socket receives batches, detects truncation and unlinks it
     CHECK(batch.datagram(1) == "5");
   }
   CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("an adopted datagram socket (from systemd) receives, and its file outlives it untouched") {
+  TempDir dir;
+  const std::string path = dir.file("inherited.sock");
+  const int fd = bindAt(path, SOCK_DGRAM);  // blocking, as systemd passes it
+  REQUIRE(fd >= 0);
+  REQUIRE(::chmod(path.c_str(), 0620) == 0);
+  {
+    UnixDatagramSocket socket = UnixDatagramSocket::adopt(fd, path);
+    CHECK(socket.fd() == fd);
+    CHECK(socket.path() == path);
+    CHECK((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    DatagramBatch batch(2, 64);
+    REQUIRE(sendTo(path, "hello"));
+    auto got = batch.receive(socket.fd());
+    REQUIRE(got);
+    REQUIRE(*got == 1);
+    CHECK(batch.datagram(0) == "hello");
+  }
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);  // its owner removes it
+  CHECK((st.st_mode & 07777) == 0620);
+  CHECK(::fcntl(fd, F_GETFD) == -1);  // the descriptor was closed, once
 }
 
 TEST_CASE("a datagram socket refuses a relative path and a live socket at its path") {

@@ -7,7 +7,9 @@ queries, the daemon is stopped and started again three times, with half a second
 exit and start in which nobody serves the sockets. Counted: lookups answered, connections
 refused, lookups lost (sent, connection closed before the reply, and the one retry on a new
 connection that Postfix's dict_sockmap makes also failed). Pass: refused = lost = 0,
-answered > 0, and every datagram sent during the restarts was accepted by the kernel.
+answered > 0, every datagram sent during the restarts was accepted by the kernel, and the
+daemons counted each one (--tlsrpt-status after the last stop: the datagram socket was
+adopted by every generation, its queue kept across the gaps).
 
 Why not bench/socketmap_load: it keeps C connections and never reconnects; a restart closes
 them all, and Postfix's smtp(8) does reconnect (and retries a failed request once).
@@ -127,6 +129,7 @@ class SocketActivationTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="mtastsd-sa-")
         self.events = queue.Queue()
+        self.notes = []
         self.holder = None
 
     def tearDown(self):
@@ -152,7 +155,9 @@ class SocketActivationTest(unittest.TestCase):
             self.events.put(json.loads(line))
         self.events.put({"event": "eof"})
 
-    def wait_event(self, kind, timeout=20):
+    def wait_event(self, kind, timeout=20, message=None):
+        """The next event of `kind` (a notify event whose message starts with `message`);
+        every notify event that goes by is kept in self.notes, in order."""
         deadline = time.monotonic() + timeout
         seen = []
         while time.monotonic() < deadline:
@@ -161,7 +166,9 @@ class SocketActivationTest(unittest.TestCase):
             except queue.Empty:
                 break
             seen.append(e)
-            if e["event"] == kind:
+            if e["event"] == "notify":
+                self.notes.append(e["message"])
+            if e["event"] == kind and (message is None or e.get("message", "").startswith(message)):
                 return e, seen
             if e["event"] == "eof":
                 break
@@ -224,8 +231,8 @@ class SocketActivationTest(unittest.TestCase):
         self.assertIsNotNone(first, "systemd-socket-activate did not listen")
         self.wait_event("started")
         self.wait_log_mark(1)
-        if notify:
-            self.wait_event("notify")
+        if notify:  # Type=notify: systemd would count the service started only now
+            self.wait_event("notify", message="READY=1")
 
         stop = threading.Event()
         clients = [Client(port, stop) for _ in range(CLIENTS)]
@@ -251,11 +258,22 @@ class SocketActivationTest(unittest.TestCase):
                         s.close()
             self.wait_event("started")
             self.wait_log_mark(generation)
+            if notify:
+                self.wait_event("notify", message="READY=1")
             time.sleep(1.0)
         stop.set()
         for c in clients:
             c.join(timeout=30)
         first.close()
+        counted = None
+        if with_dgram:  # the last daemon's final commit, then what the store holds
+            self.holder.stdin.write("stop\n")
+            self.holder.stdin.flush()
+            self.holder.wait(timeout=30)
+            status = subprocess.run([MTASTSD] + options + ["--tlsrpt-status", "--json"], capture_output=True,
+                                    text=True, timeout=30)
+            self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+            counted = sum(d["sources"]["datagram"] for d in json.loads(status.stdout)["days"])
 
         answered = sum(c.answered for c in clients)
         refused = sum(c.refused for c in clients)
@@ -265,13 +283,18 @@ class SocketActivationTest(unittest.TestCase):
         errors = [e for c in clients for e in c.errors]
         print(f"\n  {RESTARTS} restarts, {GAP}s without a daemon each: {answered} lookups answered, "
               f"{refused} connections refused, {lost} lost, {retried} retried on a new connection, "
-              f"max latency {latency * 1000:.0f} ms; datagrams: {sent} sent, {failed} failed",
-              file=sys.stderr)
+              f"max latency {latency * 1000:.0f} ms; datagrams: {sent} sent, {failed} failed, "
+              f"{counted} counted", file=sys.stderr)
+        if notify:  # each daemon: READY=1 once serving, STOPPING=1 at SIGTERM, nothing else
+            kinds = [n.split("\n", 1)[0] for n in self.notes]
+            self.assertEqual(kinds, ["READY=1", "STOPPING=1"] * RESTARTS + ["READY=1"], self.notes)
         self.assertEqual(errors, [], "unexpected replies")
         self.assertEqual(refused, 0, "connections refused while the socket was held")
         self.assertEqual(lost, 0, "lookups without an answer")
         self.assertGreater(answered, 100)
         self.assertEqual(failed, 0, "datagrams the kernel did not queue")
+        if with_dgram:
+            self.assertEqual(counted, sent, "datagram sessions in the store (one per datagram sent)")
 
 
 if __name__ == "__main__":

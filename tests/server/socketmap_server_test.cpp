@@ -172,8 +172,16 @@ class Client {
   bool closed_ = false;
 };
 
+// The fixture's server counts into its own registry; sample() reads one series back.
+SocketmapMetrics registeredMetrics(metrics::Registry& registry) {
+  auto made = SocketmapMetrics::create(registry);
+  REQUIRE(made.has_value());
+  return *made;
+}
+
 struct Fixture {
-  explicit Fixture(ServerLimits limits = {}) : server(base.get(), scheduler, source, std::move(limits)) {
+  explicit Fixture(ServerLimits limits = {})
+      : server(base.get(), scheduler, source, std::move(limits), registeredMetrics(registry)) {
     auto ok = server.listen({"inet:127.0.0.1:0"}, {});
     REQUIRE(ok.has_value());
     port = server.boundPorts().at(0);
@@ -183,6 +191,17 @@ struct Fixture {
     return runUntil(base.get(), done, limit);
   }
   void settle() { ::settle(base.get()); }
+  // The value of the series `name` (with `label`="value" when given); -1 when absent.
+  double sample(std::string_view name, std::string_view label = {}, std::string_view value = {}) const {
+    for (const auto& family : registry.collect()) {
+      if (family.name != name) continue;
+      for (const auto& series : family.series) {
+        if (label.empty() || (family.label_names.at(0) == label && series.label_values.at(0) == value))
+          return series.value;
+      }
+    }
+    return -1;
+  }
   // Moves the server's time on, running the timers that come due, then lets the loop act.
   void advance(std::chrono::milliseconds ms) {
     scheduler.advance(ms);
@@ -191,6 +210,7 @@ struct Fixture {
   std::unique_ptr<event_base, BaseDeleter> base{event_base_new()};
   testing::ManualScheduler scheduler;
   FakeSource source;
+  metrics::Registry registry;
   SocketmapServer server;
   std::uint16_t port = 0;
 };
@@ -243,6 +263,7 @@ TEST_CASE("a request without a space gets PERM and the connection stays usable")
   CHECK(c.replies[0].starts_with("PERM "));
   CHECK(c.replies[1] == "TEMP temp.test");
   CHECK_FALSE(c.closed());
+  CHECK(f.sample("mtastsd_socketmap_bad_requests_total", "reason", "invalid_request") == 1);
 }
 
 TEST_CASE("the map name selects the TLSRPT verdict flavour") {
@@ -258,10 +279,10 @@ TEST_CASE("the map name selects the TLSRPT verdict flavour") {
 }
 
 TEST_CASE("a bad netstring closes only its own connection") {
-  struct Case { const char* name; std::string bytes; };
-  const Case cases[] = {{"oversized", "20000:" + std::string(20000, 'x') + ","},
-                        {"malformed", "12x:postfix a,"},
-                        {"missing comma", "9:postfix a;"}};
+  struct Case { const char* name; std::string bytes; const char* reason; };
+  const Case cases[] = {{"oversized", "20000:" + std::string(20000, 'x') + ",", "too_long"},
+                        {"malformed", "12x:postfix a,", "malformed_netstring"},
+                        {"missing comma", "9:postfix a;", "malformed_netstring"}};
   for (const auto& bad : cases) {
     CAPTURE(bad.name);
     Fixture f;
@@ -273,6 +294,8 @@ TEST_CASE("a bad netstring closes only its own connection") {
     REQUIRE(f.run([&] { return good.hasReplies(1); }));
     CHECK(good.replies[0] == "TEMP temp.test");
     CHECK(evil.replies.empty());
+    CHECK(f.sample("mtastsd_socketmap_bad_requests_total", "reason", bad.reason) == 1);
+    CHECK(f.sample("mtastsd_socketmap_connections_open") == 1);
   }
 }
 
@@ -318,6 +341,9 @@ TEST_CASE("bytes trickling into an unfinished request do not extend the idle dea
     if (first == "9999:") CHECK(steps == 3);  // at idle_timeout after the first byte
     REQUIRE(f.run([&] { return f.server.connectionCount() == 0; }));
   }
+  // "9999:" times out; "1" then "x" is no netstring and is closed as such.
+  CHECK(f.sample("mtastsd_socketmap_connections_timed_out_total", "timeout", "request") == 1);
+  CHECK(f.sample("mtastsd_socketmap_bad_requests_total", "reason", "malformed_netstring") == 1);
 }
 
 TEST_CASE("a client that keeps completing requests is never idle") {
@@ -358,9 +384,11 @@ TEST_CASE("a client that reads no replies is closed once writes made no progress
   CHECK(f.server.connectionCount() == 1);
   f.advance(1ms);
   CHECK(f.server.connectionCount() == 0);  // 1000 ms after the last progress
+  CHECK(f.sample("mtastsd_socketmap_connections_timed_out_total", "timeout", "write") == 1);
+  CHECK(f.sample("mtastsd_socketmap_connections_open") == 0);
 }
 
-TEST_CASE("connections beyond max_connections are closed at once") {
+TEST_CASE("connections beyond max_connections are closed at once and counted as refused") {
   ServerLimits limits;
   limits.max_connections = 1;
   Fixture f(limits);
@@ -368,7 +396,9 @@ TEST_CASE("connections beyond max_connections are closed at once") {
   REQUIRE(f.run([&] { return f.server.connectionCount() == 1; }));
   Client second(f.port);
   REQUIRE(f.run([&] { return second.closed(); }));
-  CHECK(f.server.rejectedConnections() == 1);
+  CHECK(f.sample("mtastsd_socketmap_connections_refused_total") == 1);
+  CHECK(f.sample("mtastsd_socketmap_connections_accepted_total") == 1);
+  CHECK(f.sample("mtastsd_socketmap_connections_open") == 1);
   first.request("postfix temp.test");
   REQUIRE(f.run([&] { return first.hasReplies(1); }));
 }

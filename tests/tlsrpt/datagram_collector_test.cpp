@@ -7,6 +7,7 @@
 
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -221,6 +222,38 @@ TEST_CASE("stop counts the datagrams still queued") {
   CHECK(rig.aggregate.takeDelta().sessions() == 8);
   rig.collector.reset();
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/tlsrpt.sock"));
+}
+
+TEST_CASE("a socket systemd bound is adopted: read like a bound one, its file and mode left to systemd") {
+  TempDir dir;
+  const std::string path = dir.path() + "/held.sock";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);  // blocking, as systemd passes it
+  REQUIRE(fd >= 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+  REQUIRE(::chmod(path.c_str(), 0620) == 0);
+  const std::string good = fixtureBytes("pf311-good-success.dgram");
+  REQUIRE(sendLikeLibtlsrpt(path, good) == 0);  // queued while nobody read: systemd held it
+  ManualClock clock{Noon};
+  CollectorStats stats;
+  DayAggregate aggregate{clock, DayLimits{}, stats};
+  DatagramCollectorOptions options;
+  options.path = path;
+  options.permissions = net::SocketFilePermissions{0600, "", "no-such-group-mtastsd"};  // not applied
+  testing::LogCapture log("tlsrpt");
+  auto opened = DatagramCollector::open(options, aggregate, stats, clock, net::UniqueFd(fd));
+  REQUIRE_MESSAGE(opened, (opened ? "" : opened.error().detail));
+  CHECK(log.matching(spdlog::level::info, {"socket ready", "from=systemd"}).size() == 1);
+  (*opened)->start();
+  REQUIRE(sendLikeLibtlsrpt(path, good) == 0);
+  (*opened)->stop();
+  CHECK(stats.accepted.load() == 2);
+  opened->reset();
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);  // systemd removes it (RemoveOnStop=yes)
+  CHECK((st.st_mode & 07777) == 0620);
 }
 
 TEST_CASE("opening warns about a low max_dgram_qlen and refuses a bad batch size or delay") {
