@@ -12,7 +12,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <functional>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -49,15 +54,18 @@ class DnsLookup : public PendingOperation {
     dropCallback();
   }
 
-  // Starts the query (rrtype 0: A and AAAA through getdns_address); any outcome (even a
-  // synchronous one) is delivered from the loop.
-  void start(const std::string& name, std::uint16_t rrtype) noexcept {
+  // Starts the query (rrtype 0: A and AAAA through getdns_address) with `extensions` (owned
+  // by the client, may be null) made for `mode`; any outcome (even a synchronous one) is
+  // delivered from the loop.
+  void start(const std::string& name, std::uint16_t rrtype, const getdns_dict* extensions = nullptr,
+             DnssecMode mode = DnssecMode::Off) noexcept {
     std::chrono::milliseconds timeout = client_->timeout_;
+    mode_ = mode;
     starting_ = true;
     getdns_return_t rc =
-        rrtype == 0 ? getdns_address(client_->context_, name.c_str(), nullptr, this, &transaction_,
+        rrtype == 0 ? getdns_address(client_->context_, name.c_str(), extensions, this, &transaction_,
                                      &DnsLookup::onGetdns)
-                    : getdns_general(client_->context_, name.c_str(), rrtype, nullptr, this, &transaction_,
+                    : getdns_general(client_->context_, name.c_str(), rrtype, extensions, this, &transaction_,
                                      &DnsLookup::onGetdns);
     if (rc != GETDNS_RETURN_GOOD) {
       finishFailed(fmt::format("query not started: {}", getdns_get_errorstr_by_id(rc)));
@@ -71,7 +79,7 @@ class DnsLookup : public PendingOperation {
   }
 
  protected:
-  virtual void takeResponse(getdns_dict* response, std::chrono::milliseconds timeout) = 0;
+  virtual void takeResponse(getdns_dict* response, const AnswerContext& context) = 0;
   virtual void takeFailure(std::string detail) = 0;
   virtual void invoke() = 0;  // runs the user callback; may destroy *this
   virtual void dropCallback() noexcept = 0;
@@ -87,7 +95,7 @@ class DnsLookup : public PendingOperation {
     self->in_flight_ = false;
     const bool parsed = callGuarded("dns", "dns answer", [&] {
       if (type == GETDNS_CALLBACK_COMPLETE && response != nullptr) {
-        self->takeResponse(response, self->client_->timeout_);
+        self->takeResponse(response, AnswerContext{self->client_->timeout_, self->mode_});
       } else if (type == GETDNS_CALLBACK_TIMEOUT) {
         self->takeFailure(fmt::format("timeout after {} ms", self->client_->timeout_.count()));
       } else {
@@ -141,6 +149,7 @@ class DnsLookup : public PendingOperation {
   }
 
   GetdnsDnsClient* client_;
+  DnssecMode mode_ = DnssecMode::Off;
   getdns_transaction_t transaction_ = 0;
   bool in_flight_ = false;
   bool starting_ = false;
@@ -159,8 +168,8 @@ class TypedLookup final : public DnsLookup {
   ~TypedLookup() override { detach(); }
 
  protected:
-  void takeResponse(getdns_dict* response, std::chrono::milliseconds timeout) override {
-    answer_ = Parse(response, timeout);
+  void takeResponse(getdns_dict* response, const AnswerContext& context) override {
+    answer_ = Parse(response, context);
   }
   void takeFailure(std::string detail) override {
     answer_ = Answer{};
@@ -189,6 +198,54 @@ using GetdnsDictPtr = CHandle<getdns_dict, &getdns_dict_destroy>;
 using GetdnsListPtr = CHandle<getdns_list, &getdns_list_destroy>;
 using GetdnsContextPtr = CHandle<getdns_context, &getdns_context_destroy>;
 
+// An MX or TLSA lookup in TrustAd mode: the query asks for AD; when the validating upstream
+// says SERVFAIL, the same query with CD tells a validation failure (it answers: Bogus) from
+// a plain one (it fails too). Owns both lookups; destroying it cancels whichever runs (their
+// callbacks then never run, so capturing `this` is safe). Loop thread.
+template <typename Lookup, typename Answer>
+class ProbedLookup final : public PendingOperation {
+ public:
+  using Callback = std::function<void(Answer)>;
+  ProbedLookup(GetdnsDnsClient* client, std::string name, std::uint16_t rrtype, Callback done)
+      : client_(client), name_(std::move(name)), rrtype_(rrtype), done_(std::move(done)) {}
+  ~ProbedLookup() override { cancel(); }
+
+  void start(const getdns_dict* query_ext, const getdns_dict* probe_ext) {
+    probe_ext_ = probe_ext;
+    first_ = std::make_unique<Lookup>(client_, [this](Answer answer) { onFirst(std::move(answer)); });
+    first_->start(name_, rrtype_, query_ext, DnssecMode::TrustAd);
+  }
+  void cancel() noexcept override {
+    done_ = nullptr;
+    probe_.reset();
+    first_.reset();
+  }
+
+ private:
+  void onFirst(Answer answer) {
+    if (!needsCheckingDisabledProbe(answer)) return finish(std::move(answer));
+    first_answer_ = std::move(answer);
+    probe_ = std::make_unique<Lookup>(client_, [this](Answer probe) {
+      finish(withCheckingDisabledProbe(std::move(first_answer_), probe));
+    });
+    probe_->start(name_, rrtype_, probe_ext_, DnssecMode::TrustAd);
+  }
+  void finish(Answer answer) {
+    Callback done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(answer));  // last statement: the callback may destroy *this
+  }
+
+  GetdnsDnsClient* client_;
+  std::string name_;
+  std::uint16_t rrtype_;
+  Callback done_;
+  const getdns_dict* probe_ext_ = nullptr;
+  Answer first_answer_;
+  std::unique_ptr<Lookup> first_;
+  std::unique_ptr<Lookup> probe_;
+};
+
 Result<void> check(getdns_return_t rc, const char* what) {
   if (rc == GETDNS_RETURN_GOOD) return {};
   return fail(ErrorCode::Internal, fmt::format("{}: {}", what, getdns_get_errorstr_by_id(rc)));
@@ -213,6 +270,80 @@ Result<void> setUpstreams(getdns_context* context, const std::vector<std::string
     if (auto r = check(getdns_list_set_dict(list.get(), i, dict.get()), "upstream list"); !r) return r;
   }
   return check(getdns_context_set_upstream_recursive_servers(context, list.get()), "upstreams");
+}
+
+constexpr long MaxTrustAnchorFileBytes = 1 << 20;  // root.key is under 1 KiB
+
+// DS and DNSKEY records in zone-file form (Debian's /usr/share/dns/root.key, unbound's
+// trust-anchor-file), as getdns' trust anchors.
+Result<void> loadTrustAnchors(getdns_context* context, const std::string& path) {
+  if (path.empty()) return fail(ErrorCode::InvalidInput, "no DNSSEC trust anchor file configured");
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "re"), &std::fclose);
+  if (!file) {
+    return fail(ErrorCode::Io, fmt::format("DNSSEC trust anchor file {}: {}", path, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(::fileno(file.get()), &st) != 0 || st.st_size > MaxTrustAnchorFileBytes) {
+    return fail(ErrorCode::InvalidInput, fmt::format("DNSSEC trust anchor file {}: not a file of at most 1 MiB", path));
+  }
+  getdns_list* raw = nullptr;
+  if (getdns_fp2rr_list(file.get(), &raw, ".", 3600) != GETDNS_RETURN_GOOD || raw == nullptr) {
+    if (raw != nullptr) getdns_list_destroy(raw);
+    return fail(ErrorCode::InvalidInput, fmt::format("DNSSEC trust anchor file {}: not in zone-file form", path));
+  }
+  GetdnsListPtr records(raw);
+  std::size_t count = 0;
+  std::size_t anchors = 0;
+  (void)getdns_list_get_length(records.get(), &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    getdns_dict* rr = nullptr;
+    std::uint32_t type = 0;
+    if (getdns_list_get_dict(records.get(), i, &rr) == GETDNS_RETURN_GOOD &&
+        getdns_dict_get_int(rr, "type", &type) == GETDNS_RETURN_GOOD &&
+        (type == GETDNS_RRTYPE_DS || type == GETDNS_RRTYPE_DNSKEY)) {
+      ++anchors;
+    }
+  }
+  if (anchors == 0) {
+    return fail(ErrorCode::InvalidInput, fmt::format("DNSSEC trust anchor file {}: no DS or DNSKEY record", path));
+  }
+  return check(getdns_context_set_dnssec_trust_anchors(context, records.get()), "trust anchors");
+}
+
+bool loopbackAddress(const getdns_bindata* address) {
+  if (address->size == 4) return address->data[0] == 127;
+  if (address->size != 16) return false;
+  static constexpr std::uint8_t Loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr std::uint8_t Mapped4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(address->data, Loopback6, 16) == 0 ||
+         (std::memcmp(address->data, Mapped4, 12) == 0 && address->data[12] == 127);
+}
+
+// Trusting the AD bit is sound only when nothing can tamper with the path to the resolver:
+// every upstream (dns_servers, or /etc/resolv.conf's) must be a loopback address.
+Result<void> upstreamsOnLoopback(getdns_context* context) {
+  getdns_list* raw = nullptr;
+  if (getdns_context_get_upstream_recursive_servers(context, &raw) != GETDNS_RETURN_GOOD || raw == nullptr) {
+    return fail(ErrorCode::InvalidInput, "cannot list the resolvers");
+  }
+  GetdnsListPtr upstreams(raw);
+  std::size_t count = 0;
+  (void)getdns_list_get_length(upstreams.get(), &count);
+  if (count == 0) return fail(ErrorCode::InvalidInput, "no resolver configured");
+  for (std::size_t i = 0; i < count; ++i) {
+    getdns_dict* upstream = nullptr;
+    getdns_bindata* address = nullptr;
+    if (getdns_list_get_dict(upstreams.get(), i, &upstream) != GETDNS_RETURN_GOOD ||
+        getdns_dict_get_bindata(upstream, "address_data", &address) != GETDNS_RETURN_GOOD) {
+      return fail(ErrorCode::InvalidInput, "cannot read a resolver's address");
+    }
+    if (!loopbackAddress(address)) {
+      char text[INET6_ADDRSTRLEN] = {};
+      inet_ntop(address->size == 4 ? AF_INET : AF_INET6, address->data, text, sizeof text);
+      return fail(ErrorCode::InvalidInput, fmt::format("resolver {} is not on loopback", text));
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -274,12 +405,46 @@ Result<std::unique_ptr<GetdnsDnsClient>> GetdnsDnsClient::create(event_base* bas
   if (!options.servers.empty()) {
     if (auto r = setUpstreams(raw, options.servers); !r) return fail(r.error().code, r.error().detail);
   }
-  return std::unique_ptr<GetdnsDnsClient>(new GetdnsDnsClient(base, context.release(), options.timeout));
+  std::unique_ptr<GetdnsDnsClient> client(new GetdnsDnsClient(base, context.release(), options.timeout));
+  if (auto r = client->setUpDnssec(options); !r) return Unexpected{std::move(r).error()};
+  return client;
 }
 
 GetdnsDnsClient::~GetdnsDnsClient() {
   while (!live_.empty()) (*live_.begin())->detach();
+  if (query_ext_ != nullptr) getdns_dict_destroy(query_ext_);
+  if (probe_ext_ != nullptr) getdns_dict_destroy(probe_ext_);
   getdns_context_destroy(context_);
+}
+
+Result<void> GetdnsDnsClient::setUpDnssec(const DnsOptions& options) {
+  mode_ = DnssecMode::Off;
+  if (options.dnssec == DnssecMode::Off) return {};
+  GetdnsDictPtr query(getdns_dict_create());
+  GetdnsDictPtr probe(getdns_dict_create());
+  if (!query || !probe) return fail(ErrorCode::Internal, "getdns_dict_create failed");
+  if (options.dnssec == DnssecMode::Validate) {
+    if (auto r = loadTrustAnchors(context_, options.trust_anchor_file); !r) return r;
+    // All statuses: a bogus reply comes back marked BOGUS instead of being left out (which
+    // would read as NXDOMAIN).
+    for (const char* key : {"dnssec_return_status", "dnssec_return_all_statuses"}) {
+      if (auto r = check(getdns_dict_set_int(query.get(), key, GETDNS_EXTENSION_TRUE), key); !r) return r;
+    }
+  } else {
+    if (auto loopback = upstreamsOnLoopback(context_); !loopback) {
+      problem_ = loopback.error().detail;
+      return {};  // warned by the owner; answers stay Unchecked, so no DANE verdicts
+    }
+    // RFC 6840 5.7: AD in the query asks for AD in the reply, without the RRSIGs DO would bring.
+    for (getdns_dict* ext : {query.get(), probe.get()}) {
+      if (auto r = check(getdns_dict_set_int(ext, "/header/ad", 1), "AD bit"); !r) return r;
+    }
+    if (auto r = check(getdns_dict_set_int(probe.get(), "/header/cd", 1), "CD bit"); !r) return r;
+  }
+  query_ext_ = query.release();
+  probe_ext_ = probe.release();
+  mode_ = options.dnssec;
+  return {};
 }
 
 RequestHandle GetdnsDnsClient::lookupTxt(const std::string& name, TxtCallback done) {
@@ -288,16 +453,25 @@ RequestHandle GetdnsDnsClient::lookupTxt(const std::string& name, TxtCallback do
   return lookup;
 }
 
-RequestHandle GetdnsDnsClient::lookupMx(const std::string& name, MxCallback done) {
-  auto lookup = std::make_unique<MxLookup>(this, std::move(done));
-  lookup->start(name, GETDNS_RRTYPE_MX);
+// MX and TLSA carry the DNSSEC status DANE needs (mode_); TXT and addresses never do.
+template <typename Lookup, typename Answer, typename Callback>
+RequestHandle GetdnsDnsClient::secureLookup(const std::string& name, std::uint16_t rrtype, Callback done) {
+  if (mode_ == DnssecMode::TrustAd) {
+    auto lookup = std::make_unique<ProbedLookup<Lookup, Answer>>(this, name, rrtype, std::move(done));
+    lookup->start(query_ext_, probe_ext_);
+    return lookup;
+  }
+  auto lookup = std::make_unique<Lookup>(this, std::move(done));
+  lookup->start(name, rrtype, query_ext_, mode_);
   return lookup;
 }
 
+RequestHandle GetdnsDnsClient::lookupMx(const std::string& name, MxCallback done) {
+  return secureLookup<MxLookup, MxAnswer>(name, GETDNS_RRTYPE_MX, std::move(done));
+}
+
 RequestHandle GetdnsDnsClient::lookupTlsa(const std::string& name, TlsaCallback done) {
-  auto lookup = std::make_unique<TlsaLookup>(this, std::move(done));
-  lookup->start(name, GETDNS_RRTYPE_TLSA);
-  return lookup;
+  return secureLookup<TlsaLookup, TlsaAnswer>(name, GETDNS_RRTYPE_TLSA, std::move(done));
 }
 
 RequestHandle GetdnsDnsClient::lookupAddresses(const std::string& name, AddressCallback done) {
