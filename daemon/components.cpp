@@ -9,7 +9,7 @@
 namespace mtasts::daemon {
 
 void addComponents(Runtime& runtime, const Settings& settings) {
-  auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy));
+  auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy, settings.dane));
   runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
   // e.g. [8]: runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt));
 }
