@@ -29,6 +29,9 @@ enum class Command {
   Version,               // --version
   Help,                  // --help, -h
   PrintConfigTableRoff,  // hidden: regenerates the man page key list
+  TlsrptStatus,          // --tlsrpt-status [--day YYYY-MM-DD]
+  CheckDomain,           // --check-domain DOMAIN [--json] [--no-smtp]
+  ReadReports,           // --read-reports [--json] [--since DAYS] PATH...
 };
 
 struct CommandLine {
@@ -37,8 +40,13 @@ struct CommandLine {
   bool config_path_given = false;   // a missing -c file is an error, a missing default is not
   std::vector<std::string> overrides;  // "key=value" from -o, in order
   bool verbose = false;
-  std::string domain;  // --query DOMAIN, --purge DOMAIN
-  bool json = false;   // --json: machine-readable --query / --dump output
+  std::string domain;  // --query DOMAIN, --purge DOMAIN, --check-domain DOMAIN
+  bool json = false;   // --json: machine-readable --query / --dump / --tlsrpt-status / --check-domain output
+  std::string day;     // --day YYYY-MM-DD (--tlsrpt-status), checked to be a date
+  bool no_smtp = false;  // --no-smtp: --check-domain without the MX hosts' SMTP probes
+  // --read-reports: every argument after it (its own options and paths, parsed by
+  // tlsrpt/read_reports_command.hpp), with "--json" first when it was given before it.
+  std::vector<std::string> command_args;
 };
 
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& args);  // without argv[0]

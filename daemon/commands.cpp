@@ -1,7 +1,9 @@
 #include "daemon/commands.hpp"
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "daemon/cache_command.hpp"
+#include "daemon/check_domain_command.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/components.hpp"
 #include "daemon/config.hpp"
@@ -10,6 +12,8 @@
 #include "daemon/query_command.hpp"
 #include "daemon/runtime.hpp"
 #include "net/signals.hpp"
+#include "tlsrpt/status_command.hpp"
+#include "tlsrpt/read_reports_command.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <sys/stat.h>
@@ -148,6 +152,42 @@ int runCacheCommand(const CommandLine& cli, const Settings& settings) {
   return runPurge(dir, cli.domain, cli.command == Command::PurgeAll);
 }
 
+// --tlsrpt-status: read-only beside a running daemon; as root it becomes the owner of
+// state_dir first, like --dump (a root-owned lock file would lock the daemon out).
+int runTlsrptStatus(const CommandLine& cli, const Settings& settings) {
+  const std::string& dir = settings.store.state_dir;
+  if (auto ok = switchToOwnerOf(dir); !ok) {
+    std::cerr << "mtastsd: " << ok.error().detail << "\n";
+    return ExitOsError;
+  }
+  std::optional<tlsrpt::UtcDay> day;
+  if (!cli.day.empty()) {
+    auto parsed = tlsrpt::parseUtcDay(cli.day);
+    if (!parsed) {
+      std::cerr << "mtastsd: --day: " << parsed.error().detail << "\n";
+      return ExitUsage;
+    }
+    day = *parsed;
+  }
+  auto report = tlsrpt::tlsrptStatusReport(dir, day, cli.json);
+  if (!report) {
+    std::cerr << "mtastsd: cannot read the TLS-RPT counts: " << report.error().detail << "\n";
+    return ExitCantCreate;
+  }
+  std::cout << *report;
+  return 0;
+}
+
+// --read-reports: no configuration and no network; its own arguments (after the flag).
+int runReadReportsCommand(const CommandLine& cli, const Settings&) {
+  auto options = tlsrpt::parseReadReportsArguments(cli.command_args, SystemClock().now());
+  if (!options) {
+    std::cerr << "mtastsd: " << options.error().detail << "\n";
+    return ExitUsage;
+  }
+  return tlsrpt::runReadReports(*options, std::cout, std::cerr);
+}
+
 int runHelp(const CommandLine&, const Settings&) {
   std::cout << usageText();
   return 0;
@@ -181,6 +221,9 @@ constexpr CommandRow Commands[] = {
     {Command::Version, false, false, runVersion},
     {Command::Help, false, false, runHelp},
     {Command::PrintConfigTableRoff, false, false, runConfigTableRoff},
+    {Command::TlsrptStatus, true, true, runTlsrptStatus},
+    {Command::CheckDomain, true, true, runCheckDomainCommand},
+    {Command::ReadReports, false, false, runReadReportsCommand},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "daemon/policy_component.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/server_component.hpp"
+#include "daemon/tlsrpt_component.hpp"
 
 #include <memory>
 
@@ -11,7 +12,7 @@ namespace mtasts::daemon {
 void addComponents(Runtime& runtime, const Settings& settings) {
   auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy, settings.dane));
   runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
-  // e.g. [8]: runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt));
+  runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt, settings.policy.strict_testing));
 }
 
 }  // namespace mtasts::daemon

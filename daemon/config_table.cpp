@@ -5,6 +5,7 @@
 // Bounds are in the stored unit (bytes, count, ms).
 #include "daemon/config.hpp"
 
+#include "common/domain.hpp"
 #include "net/listener.hpp"
 #include "sts/policy_parser.hpp"
 
@@ -15,6 +16,7 @@ using S = Settings;
 using Server = ServerSettings;
 using Policy = PolicySettings;
 using Process = ProcessSettings;
+using TlsRpt = TlsRptSettings;
 constexpr std::uint64_t KiB = 1024;
 constexpr std::uint64_t MiB = 1024 * KiB;
 constexpr std::uint64_t Sec = 1000;
@@ -26,6 +28,32 @@ constexpr std::uint64_t Year = 365 * Day;
 std::string validListenAddress(std::string_view item) {
   auto parsed = net::parseListenAddress(item);
   return parsed ? std::string() : parsed.error().detail;
+}
+
+// A unix socket path: absolute, and within sockaddr_un's sun_path (108 bytes with its NUL).
+std::string validSocketPath(std::string_view path) {
+  if (path.empty()) return {};
+  if (path.front() != '/') return "must be an absolute path";
+  if (path.size() > 107) return "is longer than a unix socket path may be (107 bytes)";
+  return {};
+}
+
+std::string validMaillog(std::string_view value) {
+  if (value.empty() || value == "journal") return {};  // tlsrpt::MaillogJournal
+  if (value.front() != '/') return "must be journal or the absolute path of a log file";
+  return {};
+}
+
+// Postfix's relayhost: destinations separated by commas or blanks, no control characters.
+std::string validRelayhost(std::string_view value) {
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') return "contains a control character";
+  }
+  return value.size() > 1024 ? "is longer than 1024 bytes" : "";
+}
+
+std::string validEhloName(std::string_view name) {
+  return name.empty() || isValidHostname(name) ? std::string() : "not a host name";
 }
 
 const KeySpec Keys[] = {
@@ -132,6 +160,79 @@ const KeySpec Keys[] = {
     {.name = "allow_root", .type = KeyType::Bool, .default_value = "no", .reloadable = false,
      .help = "allow running as root without user (not recommended)",
      .field = settingsField<&S::process, &Process::allow_root>()},
+    // TLS-RPT collection (tlsrpt/collection.hpp). None reloads: the socket, the mail-log
+    // source and the day bounds are fixed when collection starts.
+    {.name = "tlsrpt_socket", .type = KeyType::Path, .default_value = "", .reloadable = false,
+     .help = "unix datagram socket for Postfix >= 3.10 TLSRPT reports (smtp_tlsrpt_socket_name); empty = off",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::socket>(), .validate = validSocketPath},
+    {.name = "tlsrpt_socket_mode", .type = KeyType::Octal, .default_value = "0660", .reloadable = false,
+     .help = "mode of tlsrpt_socket (Postfix's smtp must be able to write to it)",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::socket_mode>(), .min = 0, .max = 07777},
+    {.name = "tlsrpt_socket_owner", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "owner of tlsrpt_socket (empty = unchanged)",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::socket_owner>()},
+    {.name = "tlsrpt_socket_group", .type = KeyType::String, .default_value = "postfix", .reloadable = false,
+     .help = "group of tlsrpt_socket (empty = unchanged); if it does not exist the socket is not made and "
+             "mtastsd runs without it",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::socket_group>()},
+    {.name = "tlsrpt_commit_interval", .type = KeyType::Duration, .default_value = "1s", .reloadable = false,
+     .help = "TLS-RPT counts are written to the store this often and at stop; a crash loses at most this much",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::commit_interval>(), .min = 100, .max = Min, .allow_ms = true},
+    {.name = "tlsrpt_keep_days", .type = KeyType::Int, .default_value = "7", .reloadable = false,
+     .help = "UTC days of TLS-RPT counts kept besides today",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::keep_days>(), .min = 2, .max = 366},
+    {.name = "tlsrpt_max_detail_rows", .type = KeyType::Int, .default_value = "100", .reloadable = false,
+     .help = "distinct failure rows per policy and day; further failures go to one overflow row per result type",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::max_detail_rows>(), .min = 1, .max = 1000},
+    {.name = "tlsrpt_max_domains_per_day", .type = KeyType::Int, .default_value = "20000", .reloadable = false,
+     .help = "report domains counted per UTC day; sessions of further domains are dropped and counted",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::max_domains_per_day>(), .min = 1, .max = 1000000},
+    {.name = "tlsrpt_max_policies_per_domain", .type = KeyType::Int, .default_value = "32", .reloadable = false,
+     .help = "distinct policies (and TLSRPT records) per report domain and day",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::max_policies_per_domain>(), .min = 1, .max = 1024},
+    {.name = "tlsrpt_datagram_batch", .type = KeyType::Int, .default_value = "32", .reloadable = false,
+     .help = "datagrams received per recvmmsg call",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::datagram_batch>(), .min = 1, .max = 1024},
+    {.name = "tlsrpt_read_delay", .type = KeyType::Duration, .default_value = "1ms", .reloadable = false,
+     .help = "while datagrams keep coming, read them once per this delay (0 = at once); used only when "
+             "net.unix.max_dgram_qlen is at least 1024",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::read_delay>(), .min = 0, .max = 10, .allow_ms = true},
+    {.name = "tlsrpt_maillog", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "TLS-RPT from the mail log of Postfix <= 3.9 (smtp_tls_loglevel = 1): the absolute path of "
+             "the log file, or journal; empty = off",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::maillog>(), .validate = validMaillog},
+    {.name = "tlsrpt_relayhost", .type = KeyType::String, .default_value = "", .reloadable = false,
+     .help = "Postfix's main.cf relayhost, as written there (the log does not show it): mail-log sessions "
+             "are reported for the next hop it names",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::relayhost>(), .validate = validRelayhost},
+    {.name = "tlsrpt_maillog_max_line", .type = KeyType::Size, .default_value = "16384", .reloadable = false,
+     .help = "longest mail-log line or journal message read; longer ones are skipped and counted",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::maillog_max_line>(), .min = 1 * KiB, .max = 1 * MiB},
+    {.name = "tlsrpt_maillog_rotate_wait", .type = KeyType::Duration, .default_value = "10s", .reloadable = false,
+     .help = "after a rename rotation, read the old file until the new one has data, at most this long",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::maillog_rotate_wait>(), .min = Sec, .max = Hour},
+    {.name = "tlsrpt_maillog_batch_interval", .type = KeyType::Duration, .default_value = "1s",
+     .reloadable = false, .help = "mail-log sessions are handed to the store in batches this far apart",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::maillog_batch_interval>(), .min = Sec, .max = Min},
+    {.name = "tlsrpt_maillog_quiescent_wait", .type = KeyType::Duration, .default_value = "10s",
+     .reloadable = false,
+     .help = "a due batch waits at most this long for a moment when no handshake waits for its status line",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::maillog_quiescent_wait>(), .min = 0, .max = 10 * Min},
+    {.name = "tlsrpt_maillog_poll_interval", .type = KeyType::Duration, .default_value = "1s",
+     .reloadable = false, .help = "check the mail log this often besides its inotify or journal wakeups",
+     .field = settingsField<&S::tlsrpt, &TlsRpt::maillog_poll_interval>(), .min = 100, .max = Min,
+     .allow_ms = true},
+    // --check-domain (not the daemon): the SMTP probes of the checked domain's MX hosts.
+    {.name = "check_ehlo_name", .type = KeyType::String, .default_value = "", .reloadable = true,
+     .help = "name sent with EHLO by --check-domain; empty = this host's name",
+     .field = settingsField<&S::check, &CheckSettings::ehlo_name>(), .validate = validEhloName},
+    {.name = "check_smtp_port", .type = KeyType::Int, .default_value = "25", .reloadable = true,
+     .help = "port --check-domain probes STARTTLS on (25; another port only for tests)",
+     .field = settingsField<&S::check, &CheckSettings::smtp_port>(), .min = 1, .max = 65535},
+    {.name = "check_smtp_timeout", .type = KeyType::Duration, .default_value = "30s", .reloadable = true,
+     .help = "bound on one SMTP STARTTLS probe of --check-domain (connect to QUIT)",
+     .field = settingsField<&S::check, &CheckSettings::smtp_timeout>(), .min = 1, .max = 5 * Min,
+     .allow_ms = true},
     // DANE before MTA-STS (RFC 8461 2; policy/dane_check.hpp, mtastsd(8) DANE).
     {.name = "dane", .type = KeyType::Enum, .default_value = "auto", .reloadable = true,
      .help = "auto: where the MX RRset is DNSSEC-secure and MX hosts have usable TLSA records (or an "

@@ -81,6 +81,38 @@ struct ProcessSettings {
   bool operator==(const ProcessSettings&) const = default;
 };
 
+// TLS-RPT collection (tlsrpt/collection.hpp): the datagram socket, the mail log, the day
+// store's bounds and commits.
+struct TlsRptSettings {
+  std::string socket;  // tlsrpt_socket; empty = off
+  unsigned socket_mode = 0;
+  std::string socket_owner;
+  std::string socket_group;
+  Ms commit_interval{};
+  std::size_t keep_days = 0;
+  std::size_t max_detail_rows = 0;
+  std::size_t max_domains_per_day = 0;
+  std::size_t max_policies_per_domain = 0;
+  std::size_t datagram_batch = 0;
+  Ms read_delay{};
+  std::string maillog;    // tlsrpt_maillog: empty, "journal" or an absolute path
+  std::string relayhost;  // tlsrpt_relayhost: Postfix's main.cf relayhost, as written there
+  std::size_t maillog_max_line = 0;
+  Ms maillog_rotate_wait{};
+  Ms maillog_batch_interval{};
+  Ms maillog_quiescent_wait{};
+  Ms maillog_poll_interval{};
+  bool operator==(const TlsRptSettings&) const = default;
+};
+
+// `mtastsd --check-domain`: how it probes the MX hosts of the domain it checks.
+struct CheckSettings {
+  std::string ehlo_name;        // empty = this host's name
+  std::size_t smtp_port = 0;    // 25; another port only for tests
+  Ms smtp_timeout{};            // one whole SMTP STARTTLS probe
+  bool operator==(const CheckSettings&) const = default;
+};
+
 enum class DaneMode { Auto, Off };  // table choices "auto|off", in this order
 
 // DANE before MTA-STS (RFC 8461 2): the policy component's verdicts and the Runtime's DNS
@@ -101,6 +133,8 @@ struct Settings {
   HttpsSettings https;
   StoreSettings store;
   ProcessSettings process;
+  TlsRptSettings tlsrpt;
+  CheckSettings check;
   DaneSettings dane;
   bool operator==(const Settings&) const = default;
 };

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
@@ -70,62 +72,60 @@ std::size_t utf8SequenceLength(std::string_view s, std::size_t i) noexcept {
   return len;
 }
 
-// sts-policy-ext-value; the caller has already removed WSP from both ends.
-Result<void> checkValue(std::string_view value) {
+// A problem on the line being parsed (parseLine fills in the line number).
+PolicyProblem problemWith(std::string key, std::string reason, std::string value = {}) {
+  PolicyProblem p;
+  p.key = std::move(key);
+  p.reason = std::move(reason);
+  p.value = std::move(value);
+  return p;
+}
+
+// sts-policy-ext-value; the caller has already removed WSP from both ends. Returns why not.
+std::optional<std::string> checkValue(std::string_view value) {
   for (std::size_t i = 0; i < value.size();) {
     const std::uint8_t b = byteAt(value, i);
     if (b == 0x20 || (b >= 0x21 && b <= 0x7e)) {
       ++i;
     } else if (b >= 0x80) {
       const std::size_t len = utf8SequenceLength(value, i);
-      if (len == 0) {
-        return fail(ErrorCode::InvalidInput,
-                    fmt::format("invalid UTF-8 at byte {} of the value", i + 1));
-      }
+      if (len == 0) return fmt::format("invalid UTF-8 at byte {} of the value", i + 1);
       i += len;
     } else {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("control character 0x{:02x} in the value", b));
+      return fmt::format("control character 0x{:02x} in the value", b);
     }
   }
-  return {};
+  return std::nullopt;
 }
 
-Result<void> checkKey(std::string_view key) {
-  if (key.empty()) return fail(ErrorCode::InvalidInput, "empty key before ':'");
-  if (isWsp(key.back())) return fail(ErrorCode::InvalidInput, "whitespace before ':'");
-  if (isWsp(key.front())) return fail(ErrorCode::InvalidInput, "whitespace before the key");
+std::optional<std::string> checkKey(std::string_view key) {
+  if (key.empty()) return "empty key before ':'";
+  if (isWsp(key.back())) return "whitespace before ':'";
+  if (isWsp(key.front())) return "whitespace before the key";
   bool chars_ok = isAlnum(key.front());
   for (char c : key) chars_ok = chars_ok && isKeyChar(c);
-  if (!chars_ok || key.size() > MaxKeyLength) {
-    return fail(ErrorCode::InvalidInput, fmt::format("invalid key {}", quoted(key)));
-  }
-  return {};
+  if (!chars_ok || key.size() > MaxKeyLength) return fmt::format("invalid key {}", quoted(key));
+  return std::nullopt;
 }
 
-Result<Mode> parseMode(std::string_view value) {
+std::optional<Mode> parseMode(std::string_view value) {
   // %s"testing" / %s"enforce" / %s"none": case-sensitive.
   if (value == "enforce") return Mode::Enforce;
   if (value == "testing") return Mode::Testing;
   if (value == "none") return Mode::None;
-  return fail(ErrorCode::InvalidInput, fmt::format("mode: unknown value {}", quoted(value)));
+  return std::nullopt;
 }
 
-Result<std::int64_t> parseMaxAge(std::string_view value) {
+// max_age's value, or why not.
+std::variant<std::int64_t, std::string> parseMaxAge(std::string_view value) {
   for (char c : value) {
-    if (!isDigit(c)) {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("max_age: not a decimal number {}", quoted(value)));
-    }
+    if (!isDigit(c)) return fmt::format("max_age: not a decimal number {}", quoted(value));
   }
-  if (value.size() > MaxAgeDigits) {
-    return fail(ErrorCode::InvalidInput, fmt::format("max_age: more than {} digits", MaxAgeDigits));
-  }
+  if (value.size() > MaxAgeDigits) return fmt::format("max_age: more than {} digits", MaxAgeDigits);
   std::int64_t seconds = 0;  // 10 digits always fit in 64 bits
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc{} || end != value.data() + value.size()) {
-    return fail(ErrorCode::InvalidInput,
-                fmt::format("max_age: not a decimal number {}", quoted(value)));
+    return fmt::format("max_age: not a decimal number {}", quoted(value));
   }
   // "max_age: ... maximum value of 31557600": larger values are capped, not rejected;
   // 0 is allowed by the ABNF and means "do not cache".
@@ -139,64 +139,73 @@ struct ParseState {
   bool have_max_age = false;
 };
 
-Result<void> parseLine(std::string_view line, ParseState& state) {
-  if (line.empty()) return fail(ErrorCode::InvalidInput, "empty line");
+std::optional<PolicyProblem> parseLine(std::string_view line, ParseState& state) {
+  if (line.empty()) return problemWith({}, "empty line");
   const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return fail(ErrorCode::InvalidInput, "missing ':'");
+  if (colon == std::string_view::npos) return problemWith({}, "missing ':'");
   const std::string_view key = line.substr(0, colon);
-  if (auto ok = checkKey(key); !ok) return ok;
+  if (auto bad = checkKey(key)) return problemWith({}, std::move(*bad));
 
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && isWsp(value.front())) value.remove_prefix(1);  // field-delim
   while (!value.empty() && isWsp(value.back())) value.remove_suffix(1);   // trailing *WSP
-  if (value.empty()) return fail(ErrorCode::InvalidInput, fmt::format("{}: empty value", key));
-  if (auto ok = checkValue(value); !ok) {
-    return fail(ErrorCode::InvalidInput, fmt::format("{}: {}", key, ok.error().detail));
-  }
-  state.policy.lines.emplace_back(std::string(key), std::string(value));
+  const std::string k(key);
+  if (value.empty()) return problemWith(k, fmt::format("{}: empty value", key));
+  if (auto bad = checkValue(value)) return problemWith(k, fmt::format("{}: {}", key, *bad));
+  state.policy.lines.emplace_back(k, std::string(value));
 
   if (key == "mx") {  // every mx line counts; each must be a valid pattern
     if (!isValidMxPattern(value)) {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("mx: invalid pattern {} (want a hostname in A-label form or "
-                              "\"*.\" + hostname, not an IP address)",
-                              quoted(value)));
+      return problemWith(k, fmt::format("mx: invalid pattern {} (want a hostname in A-label form or "
+                                        "\"*.\" + hostname, not an IP address)",
+                                        quoted(value)));
     }
     state.policy.mx.push_back(toLowerAscii(value));
   } else if (key == "version") {
-    if (state.have_version) return {};
+    if (state.have_version) return std::nullopt;
     if (value != "STSv1") {
-      return fail(ErrorCode::InvalidInput,
-                  fmt::format("version: unsupported value {} (want STSv1)", quoted(value)));
+      return problemWith(k, fmt::format("version: unsupported value {} (want STSv1)", quoted(value)));
     }
     state.have_version = true;
   } else if (key == "mode") {
-    if (state.have_mode) return {};
+    if (state.have_mode) return std::nullopt;
     auto mode = parseMode(value);
-    if (!mode) return Unexpected{std::move(mode).error()};
+    if (!mode) return problemWith(k, "mode must be enforce, testing or none", quoted(value));
     state.policy.mode = *mode;
     state.have_mode = true;
   } else if (key == "max_age") {
-    if (state.have_max_age) return {};
+    if (state.have_max_age) return std::nullopt;
     auto max_age = parseMaxAge(value);
-    if (!max_age) return Unexpected{std::move(max_age).error()};
-    state.policy.max_age = *max_age;
+    if (auto* why = std::get_if<std::string>(&max_age)) return problemWith(k, std::move(*why));
+    state.policy.max_age = std::get<std::int64_t>(max_age);
     state.have_max_age = true;
   }
-  return {};  // unknown keys (extensions) are ignored
+  return std::nullopt;  // unknown keys (extensions) are ignored
+}
+
+PolicyProblem wholeBody(ErrorCode code, std::string key, std::string reason) {
+  PolicyProblem p = problemWith(std::move(key), std::move(reason));
+  p.code = code;
+  return p;
 }
 
 }  // namespace
 
-Result<Policy> parsePolicy(std::string_view body) {
+std::string describePolicyProblem(const PolicyProblem& problem) {
+  std::string out = problem.line > 0 ? fmt::format("line {}: {}", problem.line, problem.reason) : problem.reason;
+  if (!problem.value.empty()) out += ", not " + problem.value;
+  return out;
+}
+
+std::variant<Policy, PolicyProblem> parsePolicyDetailed(std::string_view body) {
   if (body.size() > MaxPolicyBodyBytes) {
-    return fail(ErrorCode::TooLarge,
-                fmt::format("policy body is {} bytes, limit {}", body.size(), MaxPolicyBodyBytes));
+    return wholeBody(ErrorCode::TooLarge, {},
+                     fmt::format("policy body is {} bytes, limit {}", body.size(), MaxPolicyBodyBytes));
   }
   if (const std::size_t nul = body.find('\0'); nul != std::string_view::npos) {
-    return fail(ErrorCode::InvalidInput, fmt::format("NUL byte at offset {}", nul));
+    return wholeBody(ErrorCode::InvalidInput, {}, fmt::format("NUL byte at offset {}", nul));
   }
-  if (body.empty()) return fail(ErrorCode::InvalidInput, "empty policy");
+  if (body.empty()) return wholeBody(ErrorCode::InvalidInput, {}, "empty policy");
 
   ParseState state;
   std::size_t line_no = 0;
@@ -208,19 +217,28 @@ Result<Policy> parsePolicy(std::string_view body) {
     pos = lf == std::string_view::npos ? body.size() : lf + 1;
     // CRLF ends a line only with its LF; a CR anywhere else is a control character.
     if (lf != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (auto ok = parseLine(line, state); !ok) {
-      return fail(ok.error().code, fmt::format("line {}: {}", line_no, ok.error().detail));
+    if (auto problem = parseLine(line, state)) {
+      problem->line = line_no;
+      return std::move(*problem);
     }
   }
 
-  if (!state.have_version) return fail(ErrorCode::InvalidInput, "no version line");
-  if (!state.have_mode) return fail(ErrorCode::InvalidInput, "no mode line");
-  if (!state.have_max_age) return fail(ErrorCode::InvalidInput, "no max_age line");
+  if (!state.have_version) return wholeBody(ErrorCode::InvalidInput, "version", "no version line");
+  if (!state.have_mode) return wholeBody(ErrorCode::InvalidInput, "mode", "no mode line");
+  if (!state.have_max_age) return wholeBody(ErrorCode::InvalidInput, "max_age", "no max_age line");
   if (state.policy.mx.empty() && state.policy.mode != Mode::None) {
-    return fail(ErrorCode::InvalidInput,
-                fmt::format("no mx line in mode {}", modeName(state.policy.mode)));
+    return wholeBody(ErrorCode::InvalidInput, "mx",
+                     fmt::format("no mx line in mode {}", modeName(state.policy.mode)));
   }
   return std::move(state.policy);
+}
+
+Result<Policy> parsePolicy(std::string_view body) {
+  auto parsed = parsePolicyDetailed(body);
+  if (auto* problem = std::get_if<PolicyProblem>(&parsed)) {
+    return fail(problem->code, describePolicyProblem(*problem));
+  }
+  return std::get<Policy>(std::move(parsed));
 }
 
 }  // namespace mtasts::sts

@@ -3,12 +3,14 @@
 // Invariants for an accepted policy: 0 <= max_age <= MaxAgeCap; mx non-empty unless mode
 // none; every mx is a valid, lower-case pattern that matches the hosts derived from it;
 // every mx also appears in Policy::lines; no more lines and mx lines than MaxPolicyLines and
-// MaxPolicyMxLines. mxMatches on arbitrary slices never crashes.
+// MaxPolicyMxLines. mxMatches on arbitrary slices never crashes. parsePolicyDetailed agrees
+// with parsePolicy: the same verdict, the same one-line reason, a line number within the body.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "common/domain.hpp"
 #include "sts/mx_match.hpp"
@@ -58,6 +60,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& mx : policy->mx) checkPattern(mx);
   } else {
     check(!policy.error().detail.empty());
+  }
+  const auto detailed = mtasts::sts::parsePolicyDetailed(body);
+  if (const auto* problem = std::get_if<mtasts::sts::PolicyProblem>(&detailed)) {
+    check(!policy);
+    check(mtasts::sts::describePolicyProblem(*problem) == policy.error().detail);
+    check(problem->code == policy.error().code);
+    std::size_t lines = 1;
+    for (char c : body) lines += c == '\n' ? 1u : 0u;
+    check(problem->line <= lines);
+  } else {
+    check(policy.has_value());
+    check(std::get<mtasts::sts::Policy>(detailed).lines == policy->lines);
   }
 
   // The matcher on arbitrary bytes: split at the first newline into pattern and host.

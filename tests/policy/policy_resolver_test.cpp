@@ -84,7 +84,7 @@ TEST_CASE("a fetch failure is a fetch error unless a policy document breaks the 
   const std::string head = "version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 86400\n";
   const Case cases[] = {
       {"grammar broken", "version: STSv1\nmode: Enforce\nmx: a.test\nmax_age: 5\n",
-       TlsRptResultType::StsPolicyInvalid, "mode: unknown value"},
+       TlsRptResultType::StsPolicyInvalid, "mode must be enforce, testing or none"},
       {"trailing empty line", head + "\n", TlsRptResultType::StsPolicyInvalid, "empty line"},
       // Only a fake HTTPS client can hand over more than the limit; it was never a policy document.
       {"over the size limit", head + "x: " + std::string(sts::MaxPolicyBodyBytes, 'x') + "\n",

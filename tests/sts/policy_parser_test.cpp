@@ -216,9 +216,9 @@ TEST_CASE("parsePolicy rejects invalid policies with a precise reason") {
       {"Version key in upper case", "Version: STSv1\nmode: enforce\n" + Tail, "no version line"},
       {"missing mode", "version: STSv1\n" + Tail, "no mode line"},
       {"mode Enforce", "version: STSv1\nmode: Enforce\n" + Tail,
-       "line 2: mode: unknown value \"Enforce\""},
+       "line 2: mode must be enforce, testing or none, not \"Enforce\""},
       {"mode report (draft name)", "version: STSv1\nmode: report\n" + Tail,
-       "mode: unknown value \"report\""},
+       "mode must be enforce, testing or none, not \"report\""},
       {"missing max_age", Head + "mx: mx.example.com\n", "no max_age line"},
       {"max_age 11 digits", Head + "mx: a.example\nmax_age: 12345678901\n",
        "line 4: max_age: more than 10 digits"},
@@ -309,4 +309,59 @@ TEST_CASE("parsePolicy records every key: value line in order, unknown keys too"
   };
   CHECK(ok->lines == want);
   CHECK(ok->mx == std::vector<std::string>{"mx.example.com"});
+}
+
+TEST_CASE("parsePolicyDetailed names the line, the field and the refused value apart") {
+  struct Case {
+    const char* name;
+    std::string body;
+    std::size_t want_line;
+    std::string want_key;
+    std::string want_reason;
+    std::string want_value;
+  };
+  const Case cases[] = {
+      {"the how-to's mode: test", "version: STSv1\nmode: test\n" + Tail, 2, "mode",
+       "mode must be enforce, testing or none", "\"test\""},
+      {"mode in upper case", "version: STSv1\r\nmode: ENFORCE\r\n" + Tail, 2, "mode",
+       "mode must be enforce, testing or none", "\"ENFORCE\""},
+      {"bad mx pattern", Head + "mx: mx*.example.com\nmax_age: 1\n", 3, "mx",
+       "mx: invalid pattern \"mx*.example.com\" (want a hostname in A-label form or \"*.\" + hostname, "
+       "not an IP address)",
+       ""},
+      {"space before the colon", "version: STSv1\nmode : enforce\n" + Tail, 2, "",
+       "whitespace before ':'", ""},
+      {"max_age with a unit", Head + "mx: a.example\nmax_age: 1d\n", 4, "max_age",
+       "max_age: not a decimal number \"1d\"", ""},
+      {"an empty extension value", Head + "foo:\n" + Tail, 3, "foo", "foo: empty value", ""},
+      {"no mx line", Head + "max_age: 1\n", 0, "mx", "no mx line in mode enforce", ""},
+      {"no version line", "mode: enforce\n" + Tail, 0, "version", "no version line", ""},
+      {"empty body", "", 0, "", "empty policy", ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    const auto got = parsePolicyDetailed(c.body);
+    const auto* problem = std::get_if<PolicyProblem>(&got);
+    REQUIRE(problem != nullptr);
+    CHECK(problem->code == ErrorCode::InvalidInput);
+    CHECK(problem->line == c.want_line);
+    CHECK(problem->key == c.want_key);
+    CHECK(problem->reason == c.want_reason);
+    CHECK(problem->value == c.want_value);
+    // parsePolicy() says the same in one line.
+    const auto flat = parsePolicy(c.body);
+    REQUIRE_FALSE(flat.has_value());
+    CHECK(flat.error().detail == describePolicyProblem(*problem));
+  }
+  CHECK(describePolicyProblem(std::get<PolicyProblem>(parsePolicyDetailed("version: STSv1\nmode: test\n" + Tail))) ==
+        "line 2: mode must be enforce, testing or none, not \"test\"");
+}
+
+TEST_CASE("parsePolicyDetailed accepts what parsePolicy accepts") {
+  const std::string body = "version: STSv1\nmode: testing\nmx: *.example.com\nmax_age: 99999999999";
+  CHECK(std::holds_alternative<PolicyProblem>(parsePolicyDetailed(body)));  // 11 digits
+  const auto ok = parsePolicyDetailed("version: STSv1\nmode: testing\nmx: *.example.com\nmax_age: 40000000\n");
+  REQUIRE(std::holds_alternative<Policy>(ok));
+  CHECK(std::get<Policy>(ok).max_age == MaxAgeCap);
+  CHECK(std::get<Policy>(ok).mode == Mode::Testing);
 }

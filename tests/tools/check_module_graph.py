@@ -25,7 +25,8 @@ ALLOWED = {
     "policy": {"common", "sts", "net", "cache", "postfix"},
     "server": {"common", "postfix", "net"},
     "tlsrpt": {"common", "postfix", "sts", "net", "cache", "policy"},
-    "daemon": {"common", "postfix", "sts", "net", "cache", "policy", "server", "tlsrpt"},
+    "check": {"common", "sts", "net", "policy", "tlsrpt"},
+    "daemon": {"common", "postfix", "sts", "net", "cache", "policy", "server", "tlsrpt", "check"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/')

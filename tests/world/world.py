@@ -288,6 +288,8 @@ class World(dnssec.SignedWorld):
                 target = f"policy-host.{ELSEWHERE}"
                 rr.append(f"mta-sts.{d}. 300 IN CNAME {target}.")
                 rr.append(f"{target}. 300 IN A {s['addr']}")
+            for txt in s.get("smtp_tls_txt", []):  # RRs of _smtp._tls.<domain> (TLSRPT), optional
+                rr.append(self._txt_rr(f"_smtp._tls.{d}.", txt))
             for i, (pref, host) in enumerate(s["mx"]):
                 rr.append(f"{d}. 300 IN MX {pref} {host}.")
                 o = s["mx_addr"].split(".")

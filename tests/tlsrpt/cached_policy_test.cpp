@@ -1,0 +1,106 @@
+// The policy a mail-log session was under: what the socketmap answered from the cache
+// (enforce, testing only with strict_testing, valid now) with the strings Postfix 3.10+
+// would report, else no-policy-found; and the reader over a real LMDB env in a temp dir.
+#include <doctest/doctest.h>
+
+#include "cache/lmdb_policy_store.hpp"
+#include "tests/tlsrpt/day_test_support.hpp"
+#include "tlsrpt/cached_policy.hpp"
+
+using namespace mtasts;
+using namespace mtasts::tlsrpt;
+using namespace mtasts::tlsrpt::test;
+
+namespace {
+
+constexpr UnixSeconds Now = 1'764'504'000;
+
+cache::PolicyRecord policyRecord(sts::Mode mode, UnixSeconds expires_at = Now + 3600) {
+  cache::PolicyRecord r;
+  r.kind = cache::EntryKind::Policy;
+  r.txt_id = "1a";
+  r.policy.mode = mode;
+  r.policy.max_age = 86400;
+  r.policy.mx = {"mx.good.test", "*.good.test"};
+  r.policy.lines = {{"version", "STSv1"},
+                    {"mode", std::string(sts::modeName(mode))},
+                    {"mx", "mx.good.test"},
+                    {"mx", "*.good.test"},
+                    {"max_age", "86400"}};
+  r.fetched_at = Now - 60;
+  r.expires_at = expires_at;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("policy strings are the policy lines as Postfix 3.10+ reports what mtastsd sent it") {
+  sts::Policy p;
+  p.lines = {{"version", "STSv1"}, {"mode", " enforce "}, {"x-empty", ""}, {"x-brace", "a{b}"},
+             {"x-ctl", "a\x01"}, {"max_age", "86400\t"}};
+  CHECK(policyStrings(p) == std::vector<std::string>{"version: STSv1", "mode: enforce", "x-empty:", "max_age: 86400"});
+}
+
+TEST_CASE("the policy in force is sts only for a valid enforce policy, or testing under strict_testing") {
+  struct Case {
+    const char* name;
+    std::optional<cache::PolicyRecord> record;
+    bool strict_testing;
+    PolicyType want;
+  };
+  cache::PolicyRecord negative;
+  negative.kind = cache::EntryKind::NoPolicy;
+  negative.expires_at = Now + 3600;
+  const Case cases[] = {
+      {"enforce", policyRecord(sts::Mode::Enforce), false, PolicyType::Sts},
+      {"enforce, expired", policyRecord(sts::Mode::Enforce, Now), false, PolicyType::NoPolicyFound},
+      {"testing", policyRecord(sts::Mode::Testing), false, PolicyType::NoPolicyFound},
+      {"testing, strict_testing", policyRecord(sts::Mode::Testing), true, PolicyType::Sts},
+      {"none", policyRecord(sts::Mode::None), true, PolicyType::NoPolicyFound},
+      {"negative entry", negative, false, PolicyType::NoPolicyFound},
+      {"not cached", std::nullopt, false, PolicyType::NoPolicyFound},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    const PolicyDescriptor d = policyInForce("good.test", c.record ? &*c.record : nullptr, Now, c.strict_testing);
+    CHECK(d.type == c.want);
+    CHECK(d.domain == "good.test");
+    if (c.want == PolicyType::Sts) {
+      CHECK(d.mx_hosts == std::vector<std::string>{"mx.good.test", "*.good.test"});
+      CHECK(d.strings.size() == 5);
+      CHECK(d.strings[0] == "version: STSv1");
+    } else {
+      CHECK(d.strings.empty());
+      CHECK(d.mx_hosts.empty());
+    }
+  }
+}
+
+TEST_CASE("the cache reader finds a policy by the next hop as logged: any case, U-labels, IP literals skipped") {
+  TempDir dir;
+  cache::LmdbOptions options;
+  options.dir = dir.path();
+  auto env = cache::LmdbEnv::open(options);
+  REQUIRE(env);
+  auto store = cache::LmdbPolicyStore::attach(*env);
+  REQUIRE(store);
+  REQUIRE((*store)->put("good.test", policyRecord(sts::Mode::Enforce)));
+  REQUIRE((*store)->put("xn--bcher-kva.test", policyRecord(sts::Mode::Enforce)));
+  REQUIRE((*store)->put("testing.test", policyRecord(sts::Mode::Testing)));
+  ManualClock clock(Now);
+  auto reader = CachedPolicyReader::attach(*env, clock, false);
+  REQUIRE(reader);
+
+  CHECK((*reader)->policyFor("Good.TEST").type == PolicyType::Sts);
+  CHECK((*reader)->policyFor("Good.TEST").domain == "good.test");
+  const PolicyDescriptor idn = (*reader)->policyFor("b\xc3\xbc" "cher.test");
+  CHECK(idn.type == PolicyType::Sts);
+  CHECK(idn.domain == "xn--bcher-kva.test");
+  CHECK((*reader)->policyFor("other.test").type == PolicyType::NoPolicyFound);
+  CHECK((*reader)->policyFor("[192.0.2.1]").type == PolicyType::NoPolicyFound);
+  CHECK((*reader)->policyFor("testing.test").type == PolicyType::NoPolicyFound);
+  (*reader)->setStrictTesting(true);
+  CHECK((*reader)->policyFor("testing.test").type == PolicyType::Sts);
+  clock.advance(3600);  // the cached policies expired
+  CHECK((*reader)->policyFor("good.test").type == PolicyType::NoPolicyFound);
+}
