@@ -287,7 +287,8 @@ Result<void> loadTrustAnchors(getdns_context* context, const std::string& path) 
     return fail(ErrorCode::InvalidInput, fmt::format("DNSSEC trust anchor file {}: not a file of at most 1 MiB", path));
   }
   getdns_list* raw = nullptr;
-  if (getdns_fp2rr_list(file.get(), &raw, ".", 3600) != GETDNS_RETURN_GOOD || raw == nullptr) {
+  // No origin: getdns 1.6 refuses every file when given "." (names in the file are absolute).
+  if (getdns_fp2rr_list(file.get(), &raw, nullptr, 3600) != GETDNS_RETURN_GOOD || raw == nullptr) {
     if (raw != nullptr) getdns_list_destroy(raw);
     return fail(ErrorCode::InvalidInput, fmt::format("DNSSEC trust anchor file {}: not in zone-file form", path));
   }

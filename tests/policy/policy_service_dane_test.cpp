@@ -209,8 +209,11 @@ TEST_CASE("the DANE state is cached with the TTLs of its answers: warm lookups a
   }
   SUBCASE("once expired it is waited for, and a change of the TLSA records changes the verdict") {
     f.advance(400);
-    f.dns.tlsa.erase("_25._tcp.mx.d.test");  // the TLSA records were withdrawn (secure NXDOMAIN)
-    f.dns.tlsa["_25._tcp.mx.d.test"].dnssec = DnssecStatus::Secure;
+    net::TlsaAnswer gone;  // the TLSA records were withdrawn (secure NXDOMAIN)
+    gone.status = net::DnsStatus::NoRecord;
+    gone.dnssec = DnssecStatus::Secure;
+    gone.ttl = 300;
+    f.dns.tlsa["_25._tcp.mx.d.test"] = gone;
     CHECK(f.ask("d.test", &sync).kind == Kind::Enforce);
     CHECK_FALSE(sync);
     CHECK(f.dane("d.test").state == DaneState::NoTlsa);
