@@ -6,6 +6,7 @@
 #include "common/tlsrpt_result_type.hpp"
 #include "sts/policy.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,27 @@ struct FailureInfo {
   std::string txt_id;  // the id whose fetch failed (retry of the same id waits 5 minutes)
 };
 
+// DANE (RFC 7672) as last looked up for the domain: whether its MX RRset and its MX hosts'
+// _25._tcp TLSA RRsets are DNSSEC-secure and usable (policy/dane_check.hpp decides the state,
+// policy/ the verdict). Kept with the MTA-STS entry, so a warm lookup stays one read.
+enum class DaneState : std::uint8_t {
+  Unchecked = 0,   // not looked up (dane = off, or an entry written before DANE checks)
+  Insecure = 1,    // the MX RRset is not DNSSEC-secure (unsigned zone, no validation): no DANE
+  NoTlsa = 2,      // secure MX RRset, but no MX host has a usable secure TLSA RRset
+  Usable = 3,      // secure MX RRset, at least one MX host with usable secure TLSA records
+  Bogus = 4,       // the MX answer or a TLSA answer failed DNSSEC validation
+  TlsaFailed = 5,  // secure MX RRset, a TLSA lookup failed (not bogus): DANE may apply
+  MxFailed = 6,    // the MX lookup failed (not bogus): whether DANE applies is unknown
+};
+inline constexpr std::uint8_t MaxDaneState = 6;
+
+struct DaneInfo {
+  DaneState state = DaneState::Unchecked;
+  UnixSeconds checked_at = 0;  // when the lookups answered
+  UnixSeconds expires_at = 0;  // checked_at + the smallest TTL of the answers (bounded)
+  bool operator==(const DaneInfo&) const = default;
+};
+
 struct PolicyRecord {
   EntryKind kind = EntryKind::NoPolicy;
   // Policy: id of the TXT record the policy was fetched for. NoPolicy: set only when the
@@ -38,6 +60,7 @@ struct PolicyRecord {
   UnixSeconds txt_checked_at = 0;  // last TXT lookup that answered
   UnixSeconds last_used = 0;       // last query answered from this entry (batched writes)
   std::optional<FailureInfo> last_failure;
+  DaneInfo dane;  // independent of `kind`: a domain without MTA-STS may do DANE
 };
 
 }  // namespace mtasts::cache

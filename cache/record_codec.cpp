@@ -71,7 +71,7 @@ std::int64_t unzigzag(std::uint64_t u) {
   return static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1)));
 }
 
-// Writes version 2 only; version 1 is never written again.
+// Writes version 3 only; versions 1 and 2 are never written again.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
@@ -282,6 +282,15 @@ Result<void> decodeFailure(Reader& in, std::optional<FailureInfo>& failure) {
   return in.str(failure->txt_id, "failure txt_id");
 }
 
+Result<void> decodeDane(Reader& in, DaneInfo& dane) {
+  std::uint8_t state = 0;
+  if (auto r = in.u8(state, "dane state"); !r) return r;
+  if (state > MaxDaneState) return invalid(fmt::format("record has unknown dane state {}", state));
+  dane.state = static_cast<DaneState>(state);
+  if (auto r = in.time(dane.checked_at, "dane checked_at"); !r) return r;
+  return in.time(dane.expires_at, "dane expires_at");
+}
+
 Result<void> checkString(std::string_view s, const char* field) {
   if (s.size() > MaxRecordStringBytes) {
     return fail(ErrorCode::TooLarge, fmt::format("record field {} has {} bytes, limit {}",
@@ -327,6 +336,9 @@ std::string encodeRecord(const PolicyRecord& record) {
     w.str(record.last_failure->reason);
     w.str(record.last_failure->txt_id);
   }
+  w.u8(static_cast<std::uint8_t>(record.dane.state));
+  w.sv(record.dane.checked_at);
+  w.sv(record.dane.expires_at);
   return out;
 }
 
@@ -354,6 +366,7 @@ Result<void> checkEncodable(const PolicyRecord& record) {
     if (auto r = checkString(key, "line key"); !r) return r;
     if (auto r = checkString(value, "line value"); !r) return r;
   }
+  if (static_cast<std::uint8_t>(record.dane.state) > MaxDaneState) return invalid("record dane state is unknown");
   if (record.last_failure) {
     if (failureCode(record.last_failure->type) == 0) return invalid("failure type is unknown");
     if (auto r = checkString(record.last_failure->reason, "failure reason"); !r) return r;
@@ -386,6 +399,11 @@ Result<void> decodeRecord(std::string_view bytes, PolicyRecord& out) {
   if (auto r = in.time(out.last_used, "last_used"); !r) return r;
   if (auto r = decodePolicy(in, out.policy); !r) return r;
   if (auto r = decodeFailure(in, out.last_failure); !r) return r;
+  if (version >= 3) {
+    if (auto r = decodeDane(in, out.dane); !r) return r;
+  } else {
+    out.dane = DaneInfo{};  // not looked up yet
+  }
   if (in.remaining() != 0) {
     return invalid(fmt::format("record has {} bytes of trailing garbage", in.remaining()));
   }

@@ -2,7 +2,7 @@
 // no I/O; the bytes read back are untrusted (another version, a torn disk, a fuzzer), so
 // every length is bounded and every read bounds-checked. Errors: InvalidInput with a reason
 // (decode), TooLarge / InvalidInput (checkEncodable). The parsed policy is stored, so the
-// lookup hot path never re-parses policy text. Writes version 2; reads versions 1 and 2.
+// lookup hot path never re-parses policy text. Writes version 3; reads versions 1 to 3.
 #pragma once
 
 #include "cache/policy_record.hpp"
@@ -16,7 +16,10 @@
 
 namespace mtasts::cache {
 
-// Layout of version 2 (written; small because the store's pages are most of the RSS):
+// Layout of version 3 (written): version 2's fields, then the DANE state:
+//   u8 dane state (0..MaxDaneState), sv dane checked_at, sv dane expires_at
+// (version byte 3). Versions 1 and 2 decode with DaneInfo{} (Unchecked: looked up again).
+// Layout of version 2 (read only; small because the store's pages are most of the RSS):
 //   uv = unsigned LEB128 varint, canonical (shortest form, at most 64 bits, within the
 //   field's bound); sv = zigzag-mapped int64 as uv; str = uv length + bytes.
 //   u8 version=2, u8 kind (1..3), str txt_id,
@@ -36,9 +39,9 @@ namespace mtasts::cache {
 // order, integers little-endian fixed width (times and max_age i64, counts u32, failure type
 // u16), str = u32 length + bytes, a str policy_text after txt_id that is read and dropped,
 // and every line literal: str key, str value, no code byte.
-// Version 2 is canonical: decodeRecord(b) succeeding implies encodeRecord(result) == b.
-// For version 1 input, decodeRecord(encodeRecord(result)) gives back an equal record.
-inline constexpr std::uint8_t RecordEncodingVersion = 2;
+// Version 3 is canonical: decodeRecord(b) succeeding implies encodeRecord(result) == b.
+// For version 1 and 2 input, decodeRecord(encodeRecord(result)) gives back an equal record.
+inline constexpr std::uint8_t RecordEncodingVersion = 3;
 inline constexpr std::uint8_t OldestRecordEncodingVersion = 1;
 inline constexpr std::size_t MaxRecordStringBytes = 64 * 1024 + 1024;  // 64 KiB body + slack
 inline constexpr std::size_t MaxRecordMxCount = 16'384;
@@ -57,7 +60,7 @@ std::string encodeRecord(const PolicyRecord& record);
 // decodeRecord(encodeRecord(record)) will succeed.
 Result<void> checkEncodable(const PolicyRecord& record);
 
-// Parses `bytes` (version 1 or 2) into `out`, reusing the capacity of its strings and
+// Parses `bytes` (version 1, 2 or 3) into `out`, reusing the capacity of its strings and
 // vectors. On error `out` holds a partial, unspecified (but valid) value.
 Result<void> decodeRecord(std::string_view bytes, PolicyRecord& out);
 

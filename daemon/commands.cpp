@@ -124,8 +124,17 @@ int runQueryCommand(const CommandLine& cli, const Settings& settings) {
     return ExitConfig;
   }
   policy::PolicyResolver resolver((*runtime)->dns(), (*runtime)->https(), resolverOptions(settings.policy));
-  const QueryReport report = runQuery((*runtime)->base(), resolver, cli.domain);
   QueryFormat format;
+  const policy::PolicyServiceOptions service = policyServiceOptions(settings.policy, settings.dane, resolver.daneCapable());
+  format.dane = service.dane;
+  format.dane_without_sts = service.dane_without_sts;
+  format.dane_mode = settings.dane.dnssec_trust_ad ? "trust-ad" : "validate";
+  if (settings.dane.dane == DaneMode::Off) {
+    format.dane_off_reason = "dane = off";
+  } else if (!resolver.daneCapable()) {
+    format.dane_off_reason = "the resolver's AD bit is not trusted: it is not on loopback";
+  }
+  const QueryReport report = runQuery((*runtime)->base(), resolver, cli.domain, format.dane);
   format.json = cli.json;
   format.strict_testing = settings.policy.strict_testing;
   format.max_reply_size = settings.server.max_reply_size;

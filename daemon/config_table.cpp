@@ -298,6 +298,25 @@ const KeySpec Keys[] = {
      .help = "where logs go: stderr; syslog (facility mail, ident mtastsd); auto = stderr with syslog "
              "priority prefixes and no time when stderr is systemd's journal stream, else stderr",
      .field = settingsField<&S::process, &Process::log_target>(), .choices = "auto|stderr|syslog"},
+    // DANE before MTA-STS (RFC 8461 2; policy/dane_check.hpp, mtastsd(8) DANE).
+    {.name = "dane", .type = KeyType::Enum, .default_value = "auto", .reloadable = true,
+     .help = "auto: where the MX RRset is DNSSEC-secure and MX hosts have usable TLSA records (or an "
+             "answer is bogus), answer dane-only instead of the MTA-STS verdict; Postfix then needs "
+             "smtp_dns_support_level = dnssec. off: MTA-STS verdicts only",
+     .field = settingsField<&S::dane, &DaneSettings::dane>(), .choices = "auto|off"},
+    {.name = "dane_without_sts", .type = KeyType::Bool, .default_value = "no", .reloadable = true,
+     .help = "answer dane for DANE domains without an MTA-STS policy (else NOTFOUND: Postfix's own level)",
+     .field = settingsField<&S::dane, &DaneSettings::dane_without_sts>()},
+    {.name = "dnssec_trust_ad", .type = KeyType::Bool, .default_value = "yes", .reloadable = false,
+     .help = "yes: trust the AD bit of the resolver (as Postfix does); only a loopback resolver is "
+             "trusted, else DANE checks are off (warned). no: getdns validates against "
+             "dnssec_trust_anchor_file",
+     .field = settingsField<&S::dane, &DaneSettings::dnssec_trust_ad>()},
+    {.name = "dnssec_trust_anchor_file", .type = KeyType::Path, .default_value = "/usr/share/dns/root.key",
+     .reloadable = false,
+     .help = "DNSSEC trust anchors (DS or DNSKEY records, zone-file form) when dnssec_trust_ad = no; "
+             "Debian's dns-root-data",
+     .field = settingsField<&S::dane, &DaneSettings::dnssec_trust_anchor_file>()},
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "daemon/policy_component.hpp"
 
+#include "common/log.hpp"
 #include "daemon/runtime.hpp"
 
 #include <event2/event.h>
@@ -9,6 +10,11 @@
 
 namespace mtasts::daemon {
 namespace {
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static const auto logger = moduleLogger("main");
+  return logger;
+}
 
 UnixSeconds seconds(Ms ms) { return std::chrono::duration_cast<std::chrono::seconds>(ms).count(); }
 
@@ -21,8 +27,11 @@ policy::ResolverOptions resolverOptions(const PolicySettings& s) {
   return o;
 }
 
-policy::PolicyServiceOptions policyServiceOptions(const PolicySettings& s) {
+policy::PolicyServiceOptions policyServiceOptions(const PolicySettings& s, const DaneSettings& dane,
+                                                  bool dane_capable) {
   policy::PolicyServiceOptions o;
+  o.dane = dane.dane == DaneMode::Auto && dane_capable;
+  o.dane_without_sts = dane.dane_without_sts;
   o.strict_testing = s.strict_testing;
   o.query_wait_timeout = s.query_wait_timeout;
   o.on_resolve_timeout = s.on_resolve_timeout == OnResolveTimeout::Temp
@@ -39,8 +48,16 @@ policy::PolicyServiceOptions policyServiceOptions(const PolicySettings& s) {
   return o;
 }
 
-PolicyComponent::PolicyComponent(Runtime& runtime, const PolicySettings& settings)
-    : runtime_(runtime), settings_(settings), resolver_(runtime.dns(), runtime.https(), resolverOptions(settings)) {}
+PolicyComponent::PolicyComponent(Runtime& runtime, const PolicySettings& settings, const DaneSettings& dane)
+    : runtime_(runtime),
+      settings_(settings),
+      dane_(dane),
+      resolver_(runtime.dns(), runtime.https(), resolverOptions(settings)) {}
+
+std::string PolicyComponent::startupFields() const {
+  const bool on = dane_.dane == DaneMode::Auto && resolver_.daneCapable();
+  return on ? (dane_.dnssec_trust_ad ? " dane=auto(trust-ad)" : " dane=auto(validate)") : " dane=off";
+}
 
 PolicyComponent::~PolicyComponent() = default;
 
@@ -55,7 +72,8 @@ Result<void> PolicyComponent::start() {
   if (!store) return fail(store.error().code, "policy store: " + store.error().detail);
   store_ = std::move(*store);
   service_ = std::make_unique<policy::PolicyService>(resolver_, *store_, runtime_.clock(), runtime_.scheduler(),
-                                                     policyServiceOptions(settings_), &runtime_.policyEvents());
+                                                     policyServiceOptions(settings_, dane_, resolver_.daneCapable()),
+                                                     &runtime_.policyEvents());
   service_->startTimers();
   trim_timer_.reset(event_new(runtime_.base(), -1, EV_PERSIST, &PolicyComponent::trimTrampoline, this));
   const timeval every_second{1, 0};
@@ -83,8 +101,13 @@ void PolicyComponent::trimTrampoline(int, short, void* arg) noexcept {
 
 void PolicyComponent::reload(const Settings& settings) {
   settings_ = settings.policy;
+  dane_ = settings.dane;
+  if (dane_.dane == DaneMode::Auto && !resolver_.daneCapable()) {
+    log()->warn("dane = auto has no effect until a restart: the resolver gives no DNSSEC status "
+                "(mtastsd started with dane = off, or its resolver is not trusted)");
+  }
   resolver_.setOptions(resolverOptions(settings_));
-  if (service_) service_->setOptions(policyServiceOptions(settings_));
+  if (service_) service_->setOptions(policyServiceOptions(settings_, dane_, resolver_.daneCapable()));
 }
 
 void PolicyComponent::flush() {

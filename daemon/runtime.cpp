@@ -40,8 +40,17 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Settings& settings) {
   net::DnsOptions dns_options;
   dns_options.servers = settings.dns.dns_servers;
   dns_options.timeout = settings.dns.dns_timeout;
+  if (settings.dane.dane == DaneMode::Auto) {  // DANE needs DNSSEC status on MX and TLSA answers
+    dns_options.dnssec = settings.dane.dnssec_trust_ad ? net::DnssecMode::TrustAd : net::DnssecMode::Validate;
+    dns_options.trust_anchor_file = settings.dane.dnssec_trust_anchor_file;
+  }
   auto dns = net::GetdnsDnsClient::create(rt->base_, dns_options);
   if (!dns) return Unexpected{std::move(dns).error()};
+  if (!(*dns)->dnssecProblem().empty()) {
+    log()->warn("DANE checks off: the AD bit is trusted from a loopback resolver only reason=\"{}\" "
+                "(run a validating resolver on loopback, or set dnssec_trust_ad = no)",
+                escapeForLog((*dns)->dnssecProblem()));
+  }
   rt->dns_ = std::move(*dns);
   net::HttpsClientOptions https_options;
   https_options.ca_file = settings.https.ca_file;

@@ -132,6 +132,18 @@ struct MetricsSettings {
   bool operator==(const MetricsSettings&) const = default;
 };
 
+enum class DaneMode { Auto, Off };  // table choices "auto|off", in this order
+
+// DANE before MTA-STS (RFC 8461 2): the policy component's verdicts and the Runtime's DNS
+// client (how it learns DNSSEC: its own validation, or a loopback resolver's AD bit).
+struct DaneSettings {
+  DaneMode dane = DaneMode::Auto;
+  bool dane_without_sts = false;
+  bool dnssec_trust_ad = true;
+  std::string dnssec_trust_anchor_file;
+  bool operator==(const DaneSettings&) const = default;
+};
+
 struct Settings {
   using Ms = daemon::Ms;
   ServerSettings server;
@@ -143,6 +155,7 @@ struct Settings {
   TlsRptSettings tlsrpt;
   CheckSettings check;
   MetricsSettings metrics;
+  DaneSettings dane;
   bool operator==(const Settings&) const = default;
 };
 

@@ -12,4 +12,13 @@ std::string_view dnssecStatusName(DnssecStatus status) noexcept {
   return "?";
 }
 
+std::string_view dnssecModeName(DnssecMode mode) noexcept {
+  switch (mode) {
+    case DnssecMode::Off: return "off";
+    case DnssecMode::Validate: return "validate";
+    case DnssecMode::TrustAd: return "trust-ad";
+  }
+  return "?";
+}
+
 }  // namespace mtasts::net

@@ -3,8 +3,9 @@
 // extension; tests use a fake. Callbacks follow the contract in common/pending.hpp.
 // "No record" (NXDOMAIN, NODATA) is kept apart from "lookup failed" (SERVFAIL, timeout,
 // REFUSED, network down) because RFC 8461 treats them differently. Every answer says how
-// far it was DNSSEC-validated (DnssecStatus); a client that does not validate says
-// Unchecked, whatever its upstream claims.
+// far it was DNSSEC-validated (DnssecStatus) and how long it may be cached (ttl). Only MX
+// and TLSA answers are validated (DANE, RFC 7672), and only by a client whose
+// validatesDnssec() is true; every other answer says Unchecked, whatever its upstream claims.
 #pragma once
 
 #include "common/pending.hpp"
@@ -28,9 +29,19 @@ enum class DnssecStatus {
               // proves nothing to us)
   Secure,     // validated: a chain of trust from a trust anchor
   Insecure,   // validated: provably unsigned (an insecure delegation)
-  Bogus,      // validation failed: the answer must not be used
+  Bogus,      // validation failed: the answer must not be used (status Failed, no records).
+              // A validating upstream says SERVFAIL; told apart from a plain failure by the
+              // same query with the CD bit, which then answers
 };
 std::string_view dnssecStatusName(DnssecStatus status) noexcept;
+
+// How a client learns the DNSSEC status of MX and TLSA answers.
+enum class DnssecMode {
+  Off,       // not at all: every answer Unchecked
+  Validate,  // it validates them itself, from its own trust anchors
+  TrustAd,   // it trusts the AD bit of a validating upstream (which must be on loopback)
+};
+std::string_view dnssecModeName(DnssecMode mode) noexcept;
 
 // What every answer carries besides its records.
 struct DnsAnswerMeta {
@@ -40,6 +51,9 @@ struct DnsAnswerMeta {
   // on its own it is not a validation).
   bool upstream_ad = false;
   std::string detail;  // why it failed or was empty ("NXDOMAIN", "SERVFAIL"), for logs and --query
+  // Seconds the answer may be cached: the smallest TTL of the records and CNAMEs (Ok), the
+  // SOA's negative TTL, min(TTL, MINIMUM) (NoRecord; RFC 2308); 0 when unknown or Failed.
+  std::uint32_t ttl = 0;
 };
 
 struct TxtAnswer : DnsAnswerMeta {
@@ -89,6 +103,9 @@ class DnsClient {
   virtual RequestHandle lookupTlsa(const std::string& name, TlsaCallback done) = 0;
   // A and AAAA together; Ok if either returned addresses. dnssec is the weaker of the two.
   virtual RequestHandle lookupAddresses(const std::string& name, AddressCallback done) = 0;
+  // Whether lookupMx() and lookupTlsa() answers carry a DnssecStatus other than Unchecked
+  // (DANE checks are pointless otherwise).
+  virtual bool validatesDnssec() const { return false; }
 };
 
 }  // namespace mtasts::net

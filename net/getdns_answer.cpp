@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -45,8 +46,32 @@ std::string rcodeName(std::uint32_t rcode) {
 struct ReplyView {
   std::uint32_t rcode = GETDNS_RCODE_SERVFAIL;
   bool authenticated = false;       // AD bit from the upstream resolver
+  std::uint32_t dnssec_status = 0;  // getdns' own validation (GETDNS_DNSSEC_*), 0 when absent
   std::vector<getdns_dict*> rdata;  // rdata of the RRs of the wanted type at the chain's end
+  std::uint32_t ttl = UINT32_MAX;   // smallest TTL of those RRs and the CNAMEs on the way
 };
+
+// RFC 2308 3: a negative answer is cached for min(SOA TTL, SOA MINIMUM) of the authority
+// section's SOA; 0 when there is none.
+std::uint32_t negativeTtl(const getdns_dict* reply) {
+  getdns_list* authority = nullptr;
+  std::size_t count = 0;
+  if (getdns_dict_get_list(reply, "authority", &authority) != GETDNS_RETURN_GOOD ||
+      getdns_list_get_length(authority, &count) != GETDNS_RETURN_GOOD) {
+    return 0;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    getdns_dict* rr = nullptr;
+    if (getdns_list_get_dict(authority, i, &rr) != GETDNS_RETURN_GOOD ||
+        getInt(rr, "type", 0) != GETDNS_RRTYPE_SOA) {
+      continue;
+    }
+    std::uint32_t minimum = 0;
+    (void)getdns_dict_get_int(rr, "/rdata/minimum", &minimum);
+    return std::min(getInt(rr, "ttl", 0), minimum);
+  }
+  return 0;
+}
 
 ReplyView viewReply(const getdns_dict* reply, std::uint32_t wanted_type) {
   ReplyView view;
@@ -55,6 +80,7 @@ ReplyView viewReply(const getdns_dict* reply, std::uint32_t wanted_type) {
     view.rcode = getInt(header, "rcode", GETDNS_RCODE_SERVFAIL);
     view.authenticated = getInt(header, "ad", 0) != 0;
   }
+  view.dnssec_status = getInt(reply, "dnssec_status", 0);
   getdns_bindata* qname = nullptr;
   getdns_list* answer = nullptr;
   if (getdns_dict_get_bindata(reply, "/question/qname", &qname) != GETDNS_RETURN_GOOD ||
@@ -65,9 +91,12 @@ ReplyView viewReply(const getdns_dict* reply, std::uint32_t wanted_type) {
   if (getdns_list_get_length(answer, &count) != GETDNS_RETURN_GOOD) return view;
 
   std::string owner = lowerWire(qname);
+  std::uint32_t chain_ttl = UINT32_MAX;  // the CNAMEs followed so far
   for (int hop = 0; hop <= MaxCnameHops; ++hop) {
     std::string next;
+    std::uint32_t next_ttl = UINT32_MAX;
     view.rdata.clear();
+    view.ttl = chain_ttl;
     for (std::size_t i = 0; i < count; ++i) {
       getdns_dict* rr = nullptr;
       getdns_bindata* name = nullptr;
@@ -82,13 +111,16 @@ ReplyView viewReply(const getdns_dict* reply, std::uint32_t wanted_type) {
       getdns_bindata* target = nullptr;
       if (type == wanted_type) {
         view.rdata.push_back(rdata);
+        view.ttl = std::min(view.ttl, getInt(rr, "ttl", 0));
       } else if (type == GETDNS_RRTYPE_CNAME &&
                  getdns_dict_get_bindata(rdata, "cname", &target) == GETDNS_RETURN_GOOD) {
         next = lowerWire(target);
+        next_ttl = getInt(rr, "ttl", 0);
       }
     }
     if (!view.rdata.empty() || next.empty()) break;
     owner = std::move(next);
+    chain_ttl = std::min(chain_ttl, next_ttl);
   }
   return view;
 }
@@ -137,20 +169,40 @@ std::string nameText(const getdns_bindata* wire) {
   return out;
 }
 
+DnssecStatus dnssecOf(const ReplyView& view, DnssecMode mode) {
+  switch (mode) {
+    case DnssecMode::Off: return DnssecStatus::Unchecked;
+    case DnssecMode::TrustAd: return view.authenticated ? DnssecStatus::Secure : DnssecStatus::Insecure;
+    case DnssecMode::Validate: break;
+  }
+  switch (view.dnssec_status) {
+    case GETDNS_DNSSEC_SECURE: return DnssecStatus::Secure;
+    case GETDNS_DNSSEC_BOGUS: return DnssecStatus::Bogus;
+    // No trust anchor above the name: nothing says it should be signed (RFC 4035 4.3).
+    case GETDNS_DNSSEC_INDETERMINATE:
+    case GETDNS_DNSSEC_INSECURE: return DnssecStatus::Insecure;
+    default: return DnssecStatus::Unchecked;
+  }
+}
+
 // The shape every single-type answer shares: reply classification, then one `take` per
 // RR of the wanted type at the end of the CNAME chain; no record taken is NoRecord.
 template <typename Answer, typename Take>
-Answer singleTypeAnswer(getdns_dict* response, std::chrono::milliseconds timeout,
+Answer singleTypeAnswer(getdns_dict* response, const AnswerContext& context,
                         std::uint32_t wanted_type, Take take) {
   Answer answer;
   auto all = replies(response);
   std::uint32_t status = getInt(response, "status", GETDNS_RESPSTATUS_ALL_TIMEOUT);
   if (all.empty()) {
-    if (status == GETDNS_RESPSTATUS_NO_NAME) {
+    if (status == GETDNS_RESPSTATUS_NO_NAME && context.dnssec != DnssecMode::Validate) {
       answer.status = DnsStatus::NoRecord;
       answer.detail = "NXDOMAIN";
+    } else if (status == GETDNS_RESPSTATUS_NO_NAME) {
+      // Validating, getdns leaves bogus replies out unless asked for all statuses (we ask);
+      // its NXDOMAIN comes with the reply that proves it. No reply at all proves nothing.
+      answer.detail = "no reply to validate";
     } else {
-      answer.detail = statusDetail(status, timeout);
+      answer.detail = statusDetail(status, context.timeout);
     }
     return answer;
   }
@@ -160,20 +212,27 @@ Answer singleTypeAnswer(getdns_dict* response, std::chrono::milliseconds timeout
     answer.detail = std::move(failure);
     return answer;
   }
+  answer.dnssec = dnssecOf(view, context.dnssec);
+  if (answer.dnssec == DnssecStatus::Bogus) {
+    answer.detail = "DNSSEC bogus (the validation failed)";
+    return answer;  // Failed, no records: bogus data is never used
+  }
   for (getdns_dict* rdata : view.rdata) take(rdata, answer);
   if (answer.records.empty()) {
     answer.status = DnsStatus::NoRecord;
     answer.detail = view.rcode == GETDNS_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA";
+    answer.ttl = negativeTtl(all.front());
   } else {
     answer.status = DnsStatus::Ok;
+    answer.ttl = view.ttl;
   }
   return answer;
 }
 
 }  // namespace
 
-TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
-  return singleTypeAnswer<TxtAnswer>(response, timeout, GETDNS_RRTYPE_TXT, [](getdns_dict* rdata, TxtAnswer& answer) {
+TxtAnswer txtAnswerFromResponse(getdns_dict* response, const AnswerContext& context) {
+  return singleTypeAnswer<TxtAnswer>(response, context, GETDNS_RRTYPE_TXT, [](getdns_dict* rdata, TxtAnswer& answer) {
     getdns_list* strings = nullptr;
     std::size_t n = 0;
     if (getdns_dict_get_list(rdata, "txt_strings", &strings) != GETDNS_RETURN_GOOD ||
@@ -190,8 +249,8 @@ TxtAnswer txtAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds
   });
 }
 
-MxAnswer mxAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
-  return singleTypeAnswer<MxAnswer>(response, timeout, GETDNS_RRTYPE_MX, [](getdns_dict* rdata, MxAnswer& answer) {
+MxAnswer mxAnswerFromResponse(getdns_dict* response, const AnswerContext& context) {
+  return singleTypeAnswer<MxAnswer>(response, context, GETDNS_RRTYPE_MX, [](getdns_dict* rdata, MxAnswer& answer) {
     getdns_bindata* exchange = nullptr;
     std::uint32_t preference = 0;
     if (getdns_dict_get_int(rdata, "preference", &preference) != GETDNS_RETURN_GOOD || preference > 0xffff ||
@@ -202,8 +261,8 @@ MxAnswer mxAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds t
   });
 }
 
-TlsaAnswer tlsaAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
-  return singleTypeAnswer<TlsaAnswer>(response, timeout, GETDNS_RRTYPE_TLSA, [](getdns_dict* rdata, TlsaAnswer& answer) {
+TlsaAnswer tlsaAnswerFromResponse(getdns_dict* response, const AnswerContext& context) {
+  return singleTypeAnswer<TlsaAnswer>(response, context, GETDNS_RRTYPE_TLSA, [](getdns_dict* rdata, TlsaAnswer& answer) {
     std::uint32_t usage = 0;
     std::uint32_t selector = 0;
     std::uint32_t mtype = 0;
@@ -221,10 +280,11 @@ TlsaAnswer tlsaAnswerFromResponse(getdns_dict* response, std::chrono::millisecon
   });
 }
 
-AddressAnswer addressAnswerFromResponse(getdns_dict* response, std::chrono::milliseconds timeout) {
+AddressAnswer addressAnswerFromResponse(getdns_dict* response, const AnswerContext& context) {
   AddressAnswer answer;
   auto all = replies(response);
   std::uint32_t status = getInt(response, "status", GETDNS_RESPSTATUS_ALL_TIMEOUT);
+  const std::chrono::milliseconds timeout = context.timeout;
   std::string failure;
   bool all_ad = !all.empty();
   // getdns_address asks A and AAAA; a reply missing from the tree is a query that failed.
@@ -259,6 +319,10 @@ AddressAnswer addressAnswerFromResponse(getdns_dict* response, std::chrono::mill
     answer.detail = status == GETDNS_RESPSTATUS_NO_NAME ? "NXDOMAIN" : "NODATA";
   }
   return answer;
+}
+
+bool needsCheckingDisabledProbe(const DnsAnswerMeta& answer) {
+  return answer.status == DnsStatus::Failed && answer.detail == rcodeName(GETDNS_RCODE_SERVFAIL);
 }
 
 }  // namespace mtasts::net

@@ -5,6 +5,7 @@
 #include "net/callback_guard.hpp"
 #include "net/timeval.hpp"
 #include "net/getdns_answer.hpp"
+#include "net/getdns_dnssec_setup.hpp"
 
 #include <arpa/inet.h>
 #include <getdns/getdns.h>
@@ -12,7 +13,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <functional>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -49,15 +55,18 @@ class DnsLookup : public PendingOperation {
     dropCallback();
   }
 
-  // Starts the query (rrtype 0: A and AAAA through getdns_address); any outcome (even a
-  // synchronous one) is delivered from the loop.
-  void start(const std::string& name, std::uint16_t rrtype) noexcept {
+  // Starts the query (rrtype 0: A and AAAA through getdns_address) with `extensions` (owned
+  // by the client, may be null) made for `mode`; any outcome (even a synchronous one) is
+  // delivered from the loop.
+  void start(const std::string& name, std::uint16_t rrtype, const getdns_dict* extensions = nullptr,
+             DnssecMode mode = DnssecMode::Off) noexcept {
     std::chrono::milliseconds timeout = client_->timeout_;
+    mode_ = mode;
     starting_ = true;
     getdns_return_t rc =
-        rrtype == 0 ? getdns_address(client_->context_, name.c_str(), nullptr, this, &transaction_,
+        rrtype == 0 ? getdns_address(client_->context_, name.c_str(), extensions, this, &transaction_,
                                      &DnsLookup::onGetdns)
-                    : getdns_general(client_->context_, name.c_str(), rrtype, nullptr, this, &transaction_,
+                    : getdns_general(client_->context_, name.c_str(), rrtype, extensions, this, &transaction_,
                                      &DnsLookup::onGetdns);
     if (rc != GETDNS_RETURN_GOOD) {
       finishFailed(fmt::format("query not started: {}", getdns_get_errorstr_by_id(rc)));
@@ -71,7 +80,7 @@ class DnsLookup : public PendingOperation {
   }
 
  protected:
-  virtual void takeResponse(getdns_dict* response, std::chrono::milliseconds timeout) = 0;
+  virtual void takeResponse(getdns_dict* response, const AnswerContext& context) = 0;
   virtual void takeFailure(std::string detail) = 0;
   virtual void invoke() = 0;  // runs the user callback; may destroy *this
   virtual void dropCallback() noexcept = 0;
@@ -87,7 +96,7 @@ class DnsLookup : public PendingOperation {
     self->in_flight_ = false;
     const bool parsed = callGuarded("dns", "dns answer", [&] {
       if (type == GETDNS_CALLBACK_COMPLETE && response != nullptr) {
-        self->takeResponse(response, self->client_->timeout_);
+        self->takeResponse(response, AnswerContext{self->client_->timeout_, self->mode_});
       } else if (type == GETDNS_CALLBACK_TIMEOUT) {
         self->takeFailure(fmt::format("timeout after {} ms", self->client_->timeout_.count()));
       } else {
@@ -141,6 +150,7 @@ class DnsLookup : public PendingOperation {
   }
 
   GetdnsDnsClient* client_;
+  DnssecMode mode_ = DnssecMode::Off;
   getdns_transaction_t transaction_ = 0;
   bool in_flight_ = false;
   bool starting_ = false;
@@ -159,8 +169,8 @@ class TypedLookup final : public DnsLookup {
   ~TypedLookup() override { detach(); }
 
  protected:
-  void takeResponse(getdns_dict* response, std::chrono::milliseconds timeout) override {
-    answer_ = Parse(response, timeout);
+  void takeResponse(getdns_dict* response, const AnswerContext& context) override {
+    answer_ = Parse(response, context);
   }
   void takeFailure(std::string detail) override {
     answer_ = Answer{};
@@ -188,6 +198,54 @@ using AddressLookup =
 using GetdnsDictPtr = CHandle<getdns_dict, &getdns_dict_destroy>;
 using GetdnsListPtr = CHandle<getdns_list, &getdns_list_destroy>;
 using GetdnsContextPtr = CHandle<getdns_context, &getdns_context_destroy>;
+
+// An MX or TLSA lookup in TrustAd mode: the query asks for AD; when the validating upstream
+// says SERVFAIL, the same query with CD tells a validation failure (it answers: Bogus) from
+// a plain one (it fails too). Owns both lookups; destroying it cancels whichever runs (their
+// callbacks then never run, so capturing `this` is safe). Loop thread.
+template <typename Lookup, typename Answer>
+class ProbedLookup final : public PendingOperation {
+ public:
+  using Callback = std::function<void(Answer)>;
+  ProbedLookup(GetdnsDnsClient* client, std::string name, std::uint16_t rrtype, Callback done)
+      : client_(client), name_(std::move(name)), rrtype_(rrtype), done_(std::move(done)) {}
+  ~ProbedLookup() override { cancel(); }
+
+  void start(const getdns_dict* query_ext, const getdns_dict* probe_ext) {
+    probe_ext_ = probe_ext;
+    first_ = std::make_unique<Lookup>(client_, [this](Answer answer) { onFirst(std::move(answer)); });
+    first_->start(name_, rrtype_, query_ext, DnssecMode::TrustAd);
+  }
+  void cancel() noexcept override {
+    done_ = nullptr;
+    probe_.reset();
+    first_.reset();
+  }
+
+ private:
+  void onFirst(Answer answer) {
+    if (!needsCheckingDisabledProbe(answer)) return finish(std::move(answer));
+    first_answer_ = std::move(answer);
+    probe_ = std::make_unique<Lookup>(client_, [this](Answer probe) {
+      finish(withCheckingDisabledProbe(std::move(first_answer_), probe));
+    });
+    probe_->start(name_, rrtype_, probe_ext_, DnssecMode::TrustAd);
+  }
+  void finish(Answer answer) {
+    Callback done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(answer));  // last statement: the callback may destroy *this
+  }
+
+  GetdnsDnsClient* client_;
+  std::string name_;
+  std::uint16_t rrtype_;
+  Callback done_;
+  const getdns_dict* probe_ext_ = nullptr;
+  Answer first_answer_;
+  std::unique_ptr<Lookup> first_;
+  std::unique_ptr<Lookup> probe_;
+};
 
 Result<void> check(getdns_return_t rc, const char* what) {
   if (rc == GETDNS_RETURN_GOOD) return {};
@@ -274,12 +332,46 @@ Result<std::unique_ptr<GetdnsDnsClient>> GetdnsDnsClient::create(event_base* bas
   if (!options.servers.empty()) {
     if (auto r = setUpstreams(raw, options.servers); !r) return fail(r.error().code, r.error().detail);
   }
-  return std::unique_ptr<GetdnsDnsClient>(new GetdnsDnsClient(base, context.release(), options.timeout));
+  std::unique_ptr<GetdnsDnsClient> client(new GetdnsDnsClient(base, context.release(), options.timeout));
+  if (auto r = client->setUpDnssec(options); !r) return Unexpected{std::move(r).error()};
+  return client;
 }
 
 GetdnsDnsClient::~GetdnsDnsClient() {
   while (!live_.empty()) (*live_.begin())->detach();
+  if (query_ext_ != nullptr) getdns_dict_destroy(query_ext_);
+  if (probe_ext_ != nullptr) getdns_dict_destroy(probe_ext_);
   getdns_context_destroy(context_);
+}
+
+Result<void> GetdnsDnsClient::setUpDnssec(const DnsOptions& options) {
+  mode_ = DnssecMode::Off;
+  if (options.dnssec == DnssecMode::Off) return {};
+  GetdnsDictPtr query(getdns_dict_create());
+  GetdnsDictPtr probe(getdns_dict_create());
+  if (!query || !probe) return fail(ErrorCode::Internal, "getdns_dict_create failed");
+  if (options.dnssec == DnssecMode::Validate) {
+    if (auto r = loadTrustAnchors(context_, options.trust_anchor_file); !r) return r;
+    // All statuses: a bogus reply comes back marked BOGUS instead of being left out (which
+    // would read as NXDOMAIN).
+    for (const char* key : {"dnssec_return_status", "dnssec_return_all_statuses"}) {
+      if (auto r = check(getdns_dict_set_int(query.get(), key, GETDNS_EXTENSION_TRUE), key); !r) return r;
+    }
+  } else {
+    if (auto loopback = upstreamsOnLoopback(context_); !loopback) {
+      problem_ = loopback.error().detail;
+      return {};  // warned by the owner; answers stay Unchecked, so no DANE verdicts
+    }
+    // RFC 6840 5.7: AD in the query asks for AD in the reply, without the RRSIGs DO would bring.
+    for (getdns_dict* ext : {query.get(), probe.get()}) {
+      if (auto r = check(getdns_dict_set_int(ext, "/header/ad", 1), "AD bit"); !r) return r;
+    }
+    if (auto r = check(getdns_dict_set_int(probe.get(), "/header/cd", 1), "CD bit"); !r) return r;
+  }
+  query_ext_ = query.release();
+  probe_ext_ = probe.release();
+  mode_ = options.dnssec;
+  return {};
 }
 
 RequestHandle GetdnsDnsClient::lookupTxt(const std::string& name, TxtCallback done) {
@@ -288,16 +380,25 @@ RequestHandle GetdnsDnsClient::lookupTxt(const std::string& name, TxtCallback do
   return lookup;
 }
 
-RequestHandle GetdnsDnsClient::lookupMx(const std::string& name, MxCallback done) {
-  auto lookup = std::make_unique<MxLookup>(this, std::move(done));
-  lookup->start(name, GETDNS_RRTYPE_MX);
+// MX and TLSA carry the DNSSEC status DANE needs (mode_); TXT and addresses never do.
+template <typename Lookup, typename Answer, typename Callback>
+RequestHandle GetdnsDnsClient::secureLookup(const std::string& name, std::uint16_t rrtype, Callback done) {
+  if (mode_ == DnssecMode::TrustAd) {
+    auto lookup = std::make_unique<ProbedLookup<Lookup, Answer>>(this, name, rrtype, std::move(done));
+    lookup->start(query_ext_, probe_ext_);
+    return lookup;
+  }
+  auto lookup = std::make_unique<Lookup>(this, std::move(done));
+  lookup->start(name, rrtype, query_ext_, mode_);
   return lookup;
 }
 
+RequestHandle GetdnsDnsClient::lookupMx(const std::string& name, MxCallback done) {
+  return secureLookup<MxLookup, MxAnswer>(name, GETDNS_RRTYPE_MX, std::move(done));
+}
+
 RequestHandle GetdnsDnsClient::lookupTlsa(const std::string& name, TlsaCallback done) {
-  auto lookup = std::make_unique<TlsaLookup>(this, std::move(done));
-  lookup->start(name, GETDNS_RRTYPE_TLSA);
-  return lookup;
+  return secureLookup<TlsaLookup, TlsaAnswer>(name, GETDNS_RRTYPE_TLSA, std::move(done));
 }
 
 RequestHandle GetdnsDnsClient::lookupAddresses(const std::string& name, AddressCallback done) {

@@ -7,8 +7,9 @@ namespace {
 
 using postfix::PolicyAnswer;
 
-constexpr std::array<PolicyAnswer::Kind, 4> AllAnswers{PolicyAnswer::Kind::Enforce, PolicyAnswer::Kind::DaneOnly,
-                                                       PolicyAnswer::Kind::NoPolicy, PolicyAnswer::Kind::TempFail};
+constexpr std::array<PolicyAnswer::Kind, 5> AllAnswers{PolicyAnswer::Kind::Enforce, PolicyAnswer::Kind::DaneOnly,
+                                                       PolicyAnswer::Kind::NoPolicy, PolicyAnswer::Kind::TempFail,
+                                                       PolicyAnswer::Kind::Dane};
 constexpr std::array<LookupPath, 4> AllPaths{LookupPath::CacheHit, LookupPath::Resolved, LookupPath::WaitTimeout,
                                              LookupPath::StoreError};
 constexpr std::array<CacheState, 3> AllStates{CacheState::Fresh, CacheState::Missing, CacheState::Expired};

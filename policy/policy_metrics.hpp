@@ -27,7 +27,7 @@ class PolicyMetrics final : public PolicyEvents {
 
  private:
   PolicyMetrics() = default;
-  static constexpr std::size_t Answers = 4;   // postfix::PolicyAnswer::Kind
+  static constexpr std::size_t Answers = 5;   // postfix::PolicyAnswer::Kind
   static constexpr std::size_t Paths = 4;     // LookupPath
   static constexpr std::size_t States = 3;    // CacheState
   static constexpr std::size_t Reasons = 3;   // ResolveReason

@@ -76,13 +76,13 @@ void PolicyService::onDiscovered(Job& job, DiscoveryOutcome outcome) {
     return finishNoPolicy(job, cache::EntryKind::NoPolicy, options_.negative_ttl, outcome.detail, event);
   }
 
-  // A record with an id.
+  // A record with an id: DANE may take precedence over the policy it leads to.
+  if (options_.dane) startDane(job);
   if (have_valid && job.cached.txt_id == outcome.id && !job.force_fetch) {
     job.cached.txt_checked_at = now;  // checked, but the policy's life is NOT extended
-    store(job.domain, job.cached);
     ResolveEvent event = resolveEvent(job, ResolveOutcome::UnchangedId);
     event.kept_cached_policy = true;
-    return finish(job, job.cached, event);
+    return complete(job, job.cached, std::move(event));
   }
   const auto& failure = job.has_cached ? job.cached.last_failure : std::nullopt;
   if (failure && failure->txt_id == outcome.id &&
@@ -93,9 +93,8 @@ void PolicyService::onDiscovered(Job& job, DiscoveryOutcome outcome) {
     event.failure = FetchFailure{failure->type, failure->reason};
     if (have_valid) {
       job.cached.txt_checked_at = now;
-      store(job.domain, job.cached);
       event.kept_cached_policy = true;
-      return finish(job, job.cached, event);
+      return complete(job, job.cached, std::move(event));
     }
     return finishNoPolicy(job, cache::EntryKind::NoPolicy,
                           failure->at + options_.fetch_retry_interval - now,
@@ -126,11 +125,10 @@ void PolicyService::keepOrRefreshWithoutTxt(Job& job, const DiscoveryOutcome& ou
                             txtHeadline(outcome), job.domain, txtProblem(outcome),
                             job.cached.txt_id, isoTime(job.cached.expires_at)));
   }
-  store(job.domain, job.cached);
   ResolveEvent event = resolveEvent(job, outcomeOf(outcome.status));
   event.detail = outcome.detail;
   event.kept_cached_policy = true;
-  finish(job, job.cached, event);
+  complete(job, job.cached, std::move(event));
 }
 
 void PolicyService::startFetch(Job& job, const std::string& id) {
@@ -168,9 +166,8 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
                               job.txt_headline, job.domain, job.txt_problem, id,
                               isoTime(record.expires_at)));
     }
-    store(job.domain, record);
     ResolveEvent event = resolveEvent(job, ResolveOutcome::Fetched);
-    return finish(job, record, event);
+    return complete(job, std::move(record), std::move(event));
   }
 
   cache::FailureInfo failure{now, outcome.failure, bounded(outcome.detail), id};
@@ -188,10 +185,9 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
     }
     job.cached.last_failure = failure;
     job.cached.txt_checked_at = now;
-    store(job.domain, job.cached);
     event.failure = FetchFailure{job.cached.last_failure->type, job.cached.last_failure->reason};
     event.kept_cached_policy = true;
-    return finish(job, job.cached, event);
+    return complete(job, job.cached, std::move(event));
   }
   log()->warn("policy fetch failed domain={} id={} type={} reason={}", job.domain, id,
               tlsRptResultTypeName(outcome.failure), escapeForLog(outcome.detail));
@@ -203,9 +199,8 @@ void PolicyService::onFetched(Job& job, const std::string& id, FetchOutcome outc
   record.expires_at = now + options_.fetch_retry_interval;
   record.last_used = last_used;
   record.last_failure = std::move(failure);
-  store(job.domain, record);
   event.failure = FetchFailure{record.last_failure->type, record.last_failure->reason};
-  finish(job, record, event);
+  complete(job, std::move(record), std::move(event));
 }
 
 // A negative entry; it keeps the cached entry's last failure. While the same id waits for
@@ -222,8 +217,7 @@ void PolicyService::finishNoPolicy(Job& job, cache::EntryKind kind, UnixSeconds 
   if (job.has_cached) record.last_failure = job.cached.last_failure;
   if (event.outcome == ResolveOutcome::RetryPending && record.last_failure) record.txt_id = record.last_failure->txt_id;
   log()->debug("no policy domain={} reason={}", job.domain, escapeForLog(why));
-  store(job.domain, record);
-  finish(job, record, event);
+  complete(job, std::move(record), std::move(event));
 }
 
 }  // namespace mtasts::policy

@@ -2,6 +2,7 @@
 //   discover(): TXT _mta-sts.<domain>  -> the record id, "no policy", or "DNS failed"
 //   fetch():    A/AAAA mta-sts.<domain> -> HTTPS GET (policy/policy_fetch.hpp) -> strict
 //               policy parse
+//   checkDane(): MX <domain> -> TLSA _25._tcp.<host> per MX host (policy/dane_check.hpp)
 // Used by PolicyService (which adds caching and single-flight) and by `mtastsd --query`.
 // Runs on the event loop; callbacks follow common/pending.hpp. Owns no state between calls.
 #pragma once
@@ -9,6 +10,7 @@
 #include "common/pending.hpp"
 #include "common/tlsrpt_result_type.hpp"
 #include "net/dns_client.hpp"
+#include "policy/dane_check.hpp"
 #include "net/https_client.hpp"
 #include "sts/policy.hpp"
 
@@ -60,6 +62,11 @@ class PolicyResolver {
 
   RequestHandle discover(const std::string& domain, std::function<void(DiscoveryOutcome)> done);
   RequestHandle fetch(const std::string& domain, std::function<void(FetchOutcome)> done);
+  RequestHandle checkDane(const std::string& domain, std::function<void(DaneOutcome)> done) {
+    return policy::checkDane(dns_, domain, std::move(done));
+  }
+  // Whether checkDane() can tell anything (the DNS client validates MX and TLSA answers).
+  bool daneCapable() const { return dns_.validatesDnssec(); }
 
   // Pure: turns a TXT answer into an outcome (exposed for tests).
   static DiscoveryOutcome classifyTxt(const net::TxtAnswer& answer);

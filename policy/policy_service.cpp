@@ -46,12 +46,15 @@ bool PolicyService::validPolicy(const cache::PolicyRecord& record, UnixSeconds n
   return record.kind == cache::EntryKind::Policy && now < record.expires_at;
 }
 
+// Where DANE applies it decides (RFC 8461 2), with the bare level: Postfix does DANE itself
+// and reports it as DANE, so no MTA-STS attributes go with it.
 PolicyAnswer PolicyService::decide(std::string_view domain, const cache::PolicyRecord& record) const {
   PolicyAnswer a;
   a.domain = domain;
-  if (record.kind != cache::EntryKind::Policy) return a;
-  if (policyIsEnforced(record.policy, options_.strict_testing)) {
-    a.kind = PolicyAnswer::Kind::Enforce;
+  const bool sts = record.kind == cache::EntryKind::Policy && policyIsEnforced(record.policy, options_.strict_testing);
+  a.kind = sts ? PolicyAnswer::Kind::Enforce : PolicyAnswer::Kind::NoPolicy;
+  if (options_.dane) a.kind = daneVerdict(record.dane.state, sts, options_.dane_without_sts);
+  if (a.kind == PolicyAnswer::Kind::Enforce) {
     a.mx = &record.policy.mx;
     a.policy_lines = &record.policy.lines;
   }
@@ -90,10 +93,17 @@ RequestHandle PolicyService::lookup(std::string_view domain, Callback done) {
     done(answer);
     return nullptr;
   }
-  if (*found && now < record->expires_at) {
+  const bool valid = *found && now < record->expires_at;
+  // A valid entry whose DANE state expired is waited for like a missing one: DANE may now
+  // decide otherwise (on_resolve_timeout answers from the entry as it is).
+  const bool dane_expired = valid && daneExpired(*record, now);
+  if (valid && !dane_expired) {
     const UnixSeconds resolution = std::min(options_.usage_resolution, options_.max_idle / 10);
     if (now - record->last_used >= resolution) noteUsage(domain, now);
     if (record->kind == cache::EntryKind::Policy) maybeStartBackgroundWork(domain, *record, now);
+    if (jobs_.count(domain) == 0 && daneWanted(*record) && daneDue(*record, now)) {
+      startJob(domain, record, false, false);  // DANE only, in the background
+    }
     const PolicyAnswer answer = decide(domain, *record);
     report(domain, answer, LookupPath::CacheHit, CacheState::Fresh, record);
     struct InUse {  // scratch_ is in use for as long as the callback runs, also if it throws
@@ -106,12 +116,14 @@ RequestHandle PolicyService::lookup(std::string_view domain, Callback done) {
     return nullptr;
   }
 
-  // Missing, expired, or an expired negative entry: resolve (once per domain) and wait.
+  // Missing, expired, an expired negative entry, or an expired DANE state: resolve (once per
+  // domain) and wait.
   auto it = jobs_.find(domain);
-  Job& job = it != jobs_.end() ? *it->second : startJob(domain, *found ? record : nullptr, false);
+  Job& job = it != jobs_.end() ? *it->second : startJob(domain, *found ? record : nullptr, false, !dane_expired);
   auto waiter = std::make_shared<Waiter>();
   waiter->done = std::move(done);
   waiter->cache = *found ? CacheState::Expired : CacheState::Missing;
+  waiter->stale_ok = dane_expired;
   std::weak_ptr<Waiter> weak = waiter;
   waiter->timer = scheduler_.schedule(options_.query_wait_timeout,
                                       [this, weak, d = job.domain] {
@@ -126,6 +138,17 @@ void PolicyService::onWaitTimeout(const std::shared_ptr<Waiter>& waiter, const s
   waiter->active = false;
   auto done = std::move(waiter->done);
   waiter->done = nullptr;
+  if (waiter->stale_ok) {
+    auto it = jobs_.find(domain);
+    if (it != jobs_.end() && it->second->has_cached && validPolicy(it->second->cached, clock_.now())) {
+      const cache::PolicyRecord& cached = it->second->cached;
+      const PolicyAnswer answer = decide(domain, cached);
+      log()->info("DANE check still running, answered from the cached entry domain={} dane={} answer={}", domain,
+                  daneStateName(cached.dane.state), postfix::policyAnswerKindName(answer.kind));
+      report(domain, answer, LookupPath::WaitTimeout, waiter->cache, &cached);
+      return done(answer);
+    }
+  }
   PolicyAnswer d;
   d.domain = domain;
   if (options_.on_resolve_timeout == PolicyServiceOptions::OnTimeout::Temp)
@@ -137,7 +160,7 @@ void PolicyService::onWaitTimeout(const std::shared_ptr<Waiter>& waiter, const s
 }
 
 PolicyService::Job& PolicyService::startJob(std::string_view domain, const cache::PolicyRecord* cached,
-                                            bool force_fetch) {
+                                            bool force_fetch, bool sts_step) {
   auto job = std::make_unique<Job>();
   job->domain = std::string(domain);
   if (cached) {
@@ -149,10 +172,24 @@ PolicyService::Job& PolicyService::startJob(std::string_view domain, const cache
                 : cached && validPolicy(*cached, clock_.now()) ? ResolveReason::Recheck
                                                                 : ResolveReason::First;
   job->started = scheduler_.monotonicNow();
+  job->sts_step = sts_step;
   Job& ref = *job;
   jobs_.emplace(ref.domain, std::move(job));
+  if (!sts_step) {
+    // The MTA-STS half is the valid entry itself; only DANE is looked up again.
+    log()->debug("DANE check started domain={} dane={}", ref.domain, daneStateName(ref.cached.dane.state));
+    ref.sts_done = true;
+    ref.held = ref.cached;
+    startDane(ref);
+    return ref;
+  }
   log()->debug("resolve started domain={} reason={}", ref.domain,
                force_fetch ? "refresh" : (cached ? "recheck" : "missing"));
+  // DANE beside the TXT lookup when its outcome matters whatever the TXT says; otherwise
+  // onDiscovered() starts it once a record is found.
+  if (options_.dane && (options_.dane_without_sts || (cached && cached->kind == cache::EntryKind::Policy))) {
+    startDane(ref);
+  }
   ref.discovery = resolver_.discover(ref.domain, [this, &ref](DiscoveryOutcome outcome) {
     onDiscovered(ref, std::move(outcome));
   });
@@ -173,7 +210,7 @@ void PolicyService::finish(Job& job, const cache::PolicyRecord& record, ResolveE
   }
   std::vector<std::shared_ptr<Waiter>> waiters = std::move(job.waiters);
   job.waiters.clear();
-  if (events_ != nullptr) {
+  if (events_ != nullptr && job.sts_step) {  // a DANE-only refresh is no MTA-STS resolve
     const auto now = scheduler_.monotonicNow();
     event.duration = now - job.started;
     if (job.fetch_started.count() >= 0) event.fetch_duration = now - job.fetch_started;

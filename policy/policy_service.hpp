@@ -9,7 +9,12 @@
 //    TXT lookup answered (policy_resolve.cpp);
 //  - usage stamps are batched; a periodic sweep deletes expired idle entries and starts
 //    proactive refreshes of used policies; refresh failures warn at most once per domain per
-//    fetch_retry_interval (policy_upkeep.cpp).
+//    fetch_retry_interval (policy_upkeep.cpp);
+//  - with options.dane, DANE (policy/dane_check.hpp) is checked beside MTA-STS for domains
+//    with an MTA-STS record (every domain with dane_without_sts), its state kept in the same
+//    entry until the DNS TTLs run out: refreshed in the background in the last quarter of
+//    its life, waited for once expired (on_resolve_timeout then answers from the entry as
+//    it was); where DANE applies it decides the answer (policy_dane.cpp).
 // Every answered lookup and finished resolve is reported to the PolicyEvents observer (may
 // be null). Runs on the event loop only. Store errors become TempFail answers and error logs.
 #pragma once
@@ -17,6 +22,7 @@
 #include "cache/policy_store.hpp"
 #include "common/clock.hpp"
 #include "common/scheduler.hpp"
+#include "policy/dane_check.hpp"
 #include "policy/policy_events.hpp"
 #include "policy/policy_resolver.hpp"
 #include "postfix/policy_answer.hpp"
@@ -58,6 +64,10 @@ struct PolicyServiceOptions {
   UnixSeconds usage_resolution = 3'600;
   std::chrono::milliseconds sweep_interval{3'600'000};
   std::size_t max_background_refreshes = 16;  // started per sweep, so they never all go at once
+  // DANE takes precedence over MTA-STS (RFC 8461 2). Set only when the resolver's answers
+  // carry a DNSSEC status (dane = auto and DnsClient::validatesDnssec()).
+  bool dane = false;
+  bool dane_without_sts = false;  // answer `dane` for DANE domains without MTA-STS (else NOTFOUND)
 };
 
 class PolicyService final : public postfix::PolicyLookup {
@@ -85,6 +95,7 @@ class PolicyService final : public postfix::PolicyLookup {
     RequestHandle timer;
     CacheState cache = CacheState::Missing;  // what the waiting lookup found
     bool active = true;
+    bool stale_ok = false;  // a valid entry whose DANE state expired: on timeout, answer from it
   };
   struct Job {
     std::string domain;
@@ -101,11 +112,22 @@ class PolicyService final : public postfix::PolicyLookup {
     RequestHandle discovery;
     RequestHandle fetch;
     std::vector<std::shared_ptr<Waiter>> waiters;
+    // DANE (policy_dane.cpp): the check runs beside the MTA-STS steps; whichever half ends
+    // first waits for the other, the entry in `held`.
+    bool sts_step = true;      // false: a DANE refresh of a valid entry (no TXT, no events)
+    bool dane_running = false;
+    bool dane_ran = false;     // dane_info holds its result
+    cache::DaneInfo dane_info;
+    bool sts_done = false;     // the MTA-STS half ended: `held` and `held_event` wait for DANE
+    cache::PolicyRecord held;
+    ResolveEvent held_event;
+    RequestHandle dane;
   };
   class WaiterHandle;
 
   // policy_service.cpp: lookups, jobs, answers, events
-  Job& startJob(std::string_view domain, const cache::PolicyRecord* cached, bool force_fetch);
+  Job& startJob(std::string_view domain, const cache::PolicyRecord* cached, bool force_fetch,
+                bool sts_step = true);
   void onWaitTimeout(const std::shared_ptr<Waiter>& waiter, const std::string& domain);
   void finish(Job& job, const cache::PolicyRecord& record, ResolveEvent& event);
   void report(std::string_view domain, const postfix::PolicyAnswer& answer, LookupPath path, CacheState cache,
@@ -121,6 +143,14 @@ class PolicyService final : public postfix::PolicyLookup {
   void onFetched(Job& job, const std::string& id, FetchOutcome outcome);
   void finishNoPolicy(Job& job, cache::EntryKind kind, UnixSeconds ttl, std::string why, ResolveEvent& event);
   ResolveEvent resolveEvent(const Job& job, ResolveOutcome outcome) const;
+  // policy_dane.cpp: the DANE half of a job and when an entry's DANE state needs one
+  void complete(Job& job, cache::PolicyRecord record, ResolveEvent event);
+  void startDane(Job& job);
+  void onDaneChecked(Job& job, DaneOutcome outcome);
+  void attachDane(const Job& job, cache::PolicyRecord& record) const;
+  bool daneWanted(const cache::PolicyRecord& record) const;
+  bool daneExpired(const cache::PolicyRecord& record, UnixSeconds now) const;
+  bool daneDue(const cache::PolicyRecord& record, UnixSeconds now) const;
   // policy_upkeep.cpp: background refreshes, usage stamps, sweep
   void maybeStartBackgroundWork(std::string_view domain, const cache::PolicyRecord& record, UnixSeconds now);
   UnixSeconds refreshAfter(std::string_view domain, const cache::PolicyRecord& record) const;

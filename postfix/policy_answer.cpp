@@ -8,6 +8,7 @@ std::string_view policyAnswerKindName(PolicyAnswer::Kind kind) noexcept {
     case PolicyAnswer::Kind::DaneOnly: return "dane-only";
     case PolicyAnswer::Kind::NoPolicy: return "no-policy";
     case PolicyAnswer::Kind::TempFail: return "temp-fail";
+    case PolicyAnswer::Kind::Dane: return "dane";
   }
   return "?";
 }

@@ -24,6 +24,7 @@ struct PolicyAnswer {
                // Enforce when an MTA-STS policy exists, else null (a bare "dane-only")
     NoPolicy,  // NOTFOUND: Postfix uses its default (opportunistic) level
     TempFail,  // TEMP `reason`: Postfix defers the mail
+    Dane,      // "dane" verdict: opportunistic DANE (RFC 7672) for a domain without MTA-STS
   };
   Kind kind = Kind::NoPolicy;
   std::string_view domain;                                                // the policy domain

@@ -20,7 +20,8 @@ ReplyStatus replyStatusFor(const std::variant<PolicyAnswer::Kind, ErrorCode>& ou
   if (const auto* kind = std::get_if<PolicyAnswer::Kind>(&outcome)) {
     switch (*kind) {
       case PolicyAnswer::Kind::Enforce:
-      case PolicyAnswer::Kind::DaneOnly: return ReplyStatus::Ok;
+      case PolicyAnswer::Kind::DaneOnly:
+      case PolicyAnswer::Kind::Dane: return ReplyStatus::Ok;
       case PolicyAnswer::Kind::NoPolicy: return ReplyStatus::NotFound;
       case PolicyAnswer::Kind::TempFail: return ReplyStatus::Temp;
     }
@@ -41,6 +42,11 @@ ReplyStatus replyStatusFor(const std::variant<PolicyAnswer::Kind, ErrorCode>& ou
 void appendReplyForAnswer(std::string& out, const PolicyAnswer& a, bool tlsrpt, std::size_t max_reply_size) {
   const ReplyStatus status = replyStatusFor(a.kind);
   if (status != ReplyStatus::Ok) return postfix::appendReply(out, status, a.reason);
+  if (a.kind == PolicyAnswer::Kind::Dane) {
+    // Postfix's own RFC 7672 level; it reports DANE sessions itself (policy_type=tlsa).
+    postfix::appendReply(out, ReplyStatus::Ok, "dane");
+    return;
+  }
   const bool dane = a.kind == PolicyAnswer::Kind::DaneOnly;
   const std::size_t base = out.size();
   if (dane && a.mx == nullptr) {

@@ -18,9 +18,9 @@ namespace mtasts::server {
 // before any lookup) to a socketmap reply class.
 postfix::ReplyStatus replyStatusFor(const std::variant<postfix::PolicyAnswer::Kind, ErrorCode>& outcome);
 
-// The netstring payload answering a PolicyAnswer: "OK secure match=..." or "OK dane-only"
-// (TLSRPT attributes when tlsrpt, falling back to the plain verdict above max_reply_size),
-// "NOTFOUND " or "TEMP <reason>".
+// The netstring payload answering a PolicyAnswer: "OK secure match=...", "OK dane-only" or
+// "OK dane" (TLSRPT attributes when tlsrpt and an MTA-STS policy is given, falling back to
+// the plain verdict above max_reply_size), "NOTFOUND " or "TEMP <reason>".
 std::string replyForAnswer(const postfix::PolicyAnswer& answer, bool tlsrpt, std::size_t max_reply_size);
 // The same, appended to `out` (the connection reuses its buffers).
 void appendReplyForAnswer(std::string& out, const postfix::PolicyAnswer& answer, bool tlsrpt,

@@ -2,6 +2,7 @@
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
+#include "policy/dane_check.hpp"
 #include "policy/policy_service.hpp"
 #include "postfix/socketmap.hpp"
 
@@ -65,6 +66,14 @@ PolicyDescriptor policyInForce(std::string_view domain, const cache::PolicyRecor
   // The engine's own rule (the verdict the socketmap gave): enforce, or testing under strict_testing.
   if (!policy::policyIsEnforced(record->policy, strict_testing)) return noPolicyFound(domain);
   PolicyDescriptor d;
+  if (policy::daneApplies(record->dane.state)) {
+    // The socketmap answered dane-only (DANE before MTA-STS, RFC 8461 2): Postfix did DANE,
+    // so the session is under the domain's TLSA policy. The cache keeps the DANE state, not
+    // the TLSA records, so the report names the policy without policy-string.
+    d.type = PolicyType::Tlsa;
+    d.domain.assign(domain);
+    return d;
+  }
   d.type = PolicyType::Sts;
   d.domain.assign(domain);
   d.strings = policyStrings(record->policy);

@@ -30,8 +30,9 @@ std::vector<std::string> policyStrings(const sts::Policy& policy);
 
 // What the socketmap answered for `domain` (A-label) given the cache entry (null: none):
 // policy type sts with policyStrings() and the mx patterns as written for a valid Policy
-// entry in mode enforce (testing too when strict_testing), else no-policy-found. The
-// descriptor's domain is `domain`.
+// entry in mode enforce (testing too when strict_testing), policy type tlsa (no strings)
+// when DANE took precedence over that policy (the answer was dane-only), else
+// no-policy-found. The descriptor's domain is `domain`.
 PolicyDescriptor policyInForce(std::string_view domain, const cache::PolicyRecord* record, UnixSeconds now,
                                bool strict_testing);
 

@@ -57,14 +57,17 @@ std::string linesOf(const PolicyRecord& r) {
   PolicyRecord bare = r;
   bare.policy.lines.clear();
   const std::string all = encodeRecord(r);
-  const std::size_t start = encodeRecord(bare).size() - 2;
-  return all.substr(start, all.size() - 1 - start);
+  // After the lines: has_failure (0) and, in version 3, the unchecked DANE state (3 zero bytes).
+  constexpr std::size_t Tail = 1 + 3;
+  const std::size_t start = encodeRecord(bare).size() - 1 - Tail;
+  return all.substr(start, all.size() - Tail - start);
 }
 
 // Encodes `r`, checks its lines against `want`, and that the bytes decode back to `r` and
 // re-encode to themselves.
 void checkLines(const PolicyRecord& r, const std::string& want) {
   REQUIRE_FALSE(r.last_failure);
+  REQUIRE(r.dane == DaneInfo{});
   REQUIRE(checkEncodable(r));
   CHECK_MESSAGE(hex(linesOf(r)) == hex(want), "got ", hex(linesOf(r)), " want ", hex(want));
   const std::string bytes = encodeRecord(r);
@@ -195,21 +198,22 @@ PolicyRecord goldenPolicy() {
 }
 
 // version kind | txt_id "id" | 4 times | mode max_age(86400) | mx# "a.test" |
-// line# version mode mx max_age literal "x: y" | has_failure
-constexpr std::string_view GoldenPolicyHex =
-    "0201" "026964" "00000000" "0280a305" "0106612e74657374" "05" "01" "02" "04" "03" "0001780179" "00";
+// line# version mode mx max_age literal "x: y" | has_failure | dane state checked_at expires_at
+constexpr std::string_view GoldenPolicyHex = "0301" "026964" "00000000" "0280a305" "0106612e74657374" "05"
+                                             "01" "02" "04" "03" "0001780179" "00" "000000";
 constexpr std::size_t FirstLine = 22;  // offset of the first line code in the golden bytes
 
 std::string goldenPolicyBytes() { return encodeRecord(goldenPolicy()); }
 
-// The golden bytes with the lines from FirstLine on replaced by `with` (and the count kept).
+// The golden bytes with the lines from FirstLine on replaced by `with` (and the count kept),
+// then no failure and an unchecked DANE state.
 std::string withLines(std::string_view with) {
-  return goldenPolicyBytes().substr(0, FirstLine) + std::string(with) + std::string(1, '\0');
+  return goldenPolicyBytes().substr(0, FirstLine) + std::string(with) + std::string(4, '\0');
 }
 
 }  // namespace
 
-TEST_CASE("version 2 policy lines follow the documented layout") {
+TEST_CASE("version 3 policy lines follow the documented layout") {
   CHECK(hex(goldenPolicyBytes()) == GoldenPolicyHex);
   PolicyRecord got;
   REQUIRE(decodeRecord(goldenPolicyBytes(), got));
@@ -243,7 +247,7 @@ TEST_CASE("decode refuses line codes it cannot satisfy and literals a code stand
       {"a line code cut by the end",  // two lines: an empty literal, then nothing
        goldenPolicyBytes().substr(0, FirstLine - 1) + uv(2) + std::string(3, '\0'),
        "truncated at field line code"},
-      {"a literal cut inside its value", goldenPolicyBytes().substr(0, GoldenPolicyHex.size() / 2 - 2),
+      {"a literal cut inside its value", goldenPolicyBytes().substr(0, GoldenPolicyHex.size() / 2 - 5),
        "field line value length 1 runs past the end"},
   };
   for (const auto& c : cases) {

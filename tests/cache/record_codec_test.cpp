@@ -1,6 +1,6 @@
-// Record encoding version 2 (what encodeRecord writes): round trips, the byte layout pinned
-// by a golden, canonical varints, malformed input refused with a reason, and its size
-// against version 1. The policy line codes: record_codec_lines_test.cpp. Version 1 decoding
+// Record encoding version 3 (what encodeRecord writes): round trips, the byte layout pinned
+// by a golden, canonical varints, malformed input refused with a reason, version 2 records
+// of the previous release read with DANE unchecked, and its size against version 1. The policy line codes: record_codec_lines_test.cpp. Version 1 decoding
 // and the fuzz corpus: record_codec_v1_test.cpp.
 #include "cache/record_codec.hpp"
 #include "tests/cache/decode_checks.hpp"
@@ -30,7 +30,7 @@ namespace {
 constexpr std::int64_t Int64Min = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t Int64Max = std::numeric_limits<std::int64_t>::max();
 
-// A small record whose version 2 bytes are spelled out in GoldenHex below.
+// A small record whose version 3 bytes are spelled out in GoldenHex below.
 PolicyRecord goldenRecord() {
   PolicyRecord r;
   r.kind = EntryKind::NoPolicy;
@@ -40,20 +40,28 @@ PolicyRecord goldenRecord() {
   r.txt_checked_at = 0;   // zigzag 0
   r.last_used = 63;       // zigzag 126 = 7e
   r.last_failure = FailureInfo{-64, TlsRptResultType::DaneRequired, "", "x"};  // -64: 7f
+  r.dane = DaneInfo{DaneState::Usable, 1, 2};  // zigzag 2, 4
   return r;
 }
 
 // version kind | txt_id "ab" | 4 times | mode max_age mx# line# | has_failure at type(306) reason txt_id
-constexpr std::string_view GoldenHex = "0202" "026162" "01d804007e" "03000000" "017fb2020001" "78";
+// | dane state checked_at expires_at
+constexpr std::string_view GoldenHex =
+    "0302" "026162" "01d804007e" "03000000" "017fb2020001" "78" "030204";
 
 // Offsets in the golden bytes, for the malformed cases below.
 constexpr std::size_t TxtIdLength = 2, FetchedAt = 5, ExpiresAt = 6, Mode = 10, MaxAge = 11,
-                      MxCount = 12, LineCount = 13, HasFailure = 14, FailureType = 16;
+                      MxCount = 12, LineCount = 13, HasFailure = 14, FailureType = 16, DaneAt = 21;
 
 std::string golden() { return encodeRecord(goldenRecord()); }
 
 std::string spliced(std::string bytes, std::size_t at, std::size_t erase, std::string_view with) {
   return bytes.replace(at, erase, with);
+}
+
+PolicyRecord withDane(PolicyRecord r, DaneState state) {
+  r.dane = DaneInfo{state, 1'767'225'600, 1'767'225'900};
+  return r;
 }
 
 PolicyRecord manyMx(std::size_t n) {
@@ -129,6 +137,9 @@ TEST_CASE("a record survives encode then decode unchanged and re-encodes to the 
       {"testing mode, negative times", testing},
       {"mode none, no mx", none},
       {"lookup failed with an empty failure", failed},
+      {"policy with DANE usable", withDane(sampleRecord(), DaneState::Usable)},
+      {"negative entry with DANE bogus", withDane(negativeRecord(), DaneState::Bogus)},
+      {"every DANE state", withDane(negativeRecord(), DaneState::MxFailed)},
       {"policy with 500 mx", manyMx(500)},
       {"every count, length and time at its bound", maxValues()},
   };
@@ -136,7 +147,7 @@ TEST_CASE("a record survives encode then decode unchanged and re-encodes to the 
     CAPTURE(c.name);
     REQUIRE(checkEncodable(c.record));
     const std::string bytes = encodeRecord(c.record);
-    CHECK(static_cast<std::uint8_t>(bytes[0]) == 2);
+    CHECK(static_cast<std::uint8_t>(bytes[0]) == 3);
     PolicyRecord got;
     auto decoded = decodeRecord(bytes, got);
     REQUIRE_MESSAGE(decoded, decoded.error().detail);
@@ -145,7 +156,7 @@ TEST_CASE("a record survives encode then decode unchanged and re-encodes to the 
   }
 }
 
-TEST_CASE("version 2 bytes follow the documented layout") {
+TEST_CASE("version 3 bytes follow the documented layout") {
   CHECK(hex(golden()) == GoldenHex);
   PolicyRecord got;
   REQUIRE(decodeRecord(golden(), got));
@@ -202,13 +213,13 @@ TEST_CASE("decoding into a used record replaces every field and drops a stale fa
   CHECK(recordDiff(out, want) == "");
 }
 
-TEST_CASE("every truncation of a version 2 record fails cleanly with a reason") {
+TEST_CASE("every truncation of a version 3 record fails cleanly with a reason") {
   for (const std::string& bytes : {golden(), encodeRecord(sampleRecord()), encodeRecord(manyMx(3))}) {
     checkEveryTruncationRefused(bytes);
   }
 }
 
-TEST_CASE("decode refuses malformed version 2 records and says why") {
+TEST_CASE("decode refuses malformed version 3 records and says why") {
   const std::string g = golden();
   struct Case {
     std::string name;
@@ -218,7 +229,7 @@ TEST_CASE("decode refuses malformed version 2 records and says why") {
   const std::vector<Case> cases{
       {"empty", "", "truncated at field version"},
       {"version 0", spliced(g, 0, 1, uv(0)), "encoding version 0 is not supported"},
-      {"version 3", spliced(g, 0, 1, uv(3)), "encoding version 3 is not supported"},
+      {"version 4", spliced(g, 0, 1, uv(4)), "encoding version 4 is not supported"},
       {"unknown kind", spliced(g, 1, 1, "\x09"), "unknown kind 9"},
       {"overlong length (82 00 for 2)", spliced(g, TxtIdLength, 1, std::string("\x82\x00", 2)),
        "field txt_id varint is overlong"},
@@ -243,14 +254,16 @@ TEST_CASE("decode refuses malformed version 2 records and says why") {
        "line count 40001 exceeds"},
       // Every element takes a byte at least: refused before a vector is sized for them.
       {"more mx than bytes left", spliced(g, MxCount, 1, uv(100)),
-       "mx count 100 exceeds the 8 bytes left"},
+       "mx count 100 exceeds the 11 bytes left"},
       {"more lines than bytes left", spliced(g, LineCount, 1, uv(100)),
-       "line count 100 exceeds the 7 bytes left"},
+       "line count 100 exceeds the 10 bytes left"},
       {"has_failure not a bool", spliced(g, HasFailure, g.size() - HasFailure, "\x07"),
        "has_failure flag is 7"},
       {"unknown failure type", spliced(g, FailureType, 2, uv(200)), "unknown failure type 200"},
       {"failure type over 16 bits", spliced(g, FailureType, 2, uv(65536 + 306)),
        "failure type code 65842 exceeds 65535"},
+      {"unknown dane state", spliced(g, DaneAt, 1, "\x07"), "unknown dane state 7"},
+      {"dane times cut by the end", g.substr(0, DaneAt + 1), "truncated at field dane checked_at"},
       {"trailing garbage", g + "x", "1 bytes of trailing garbage"},
   };
   for (const auto& c : cases) {
@@ -306,6 +319,12 @@ TEST_CASE("checkEncodable refuses what decode would refuse") {
     PolicyRecord out;
     CHECK_FALSE(decodeRecord(encodeRecord(r), out));
   }
+  SUBCASE("an unknown DANE state") {
+    r.dane.state = static_cast<cache::DaneState>(MaxDaneState + 1);
+    CHECK(checkEncodable(r).error().code == ErrorCode::InvalidInput);
+    PolicyRecord out;
+    CHECK_FALSE(decodeRecord(encodeRecord(r), out));
+  }
   SUBCASE("an unknown kind") {
     r.kind = static_cast<EntryKind>(0);
     CHECK(checkEncodable(r).error().code == ErrorCode::InvalidInput);
@@ -314,7 +333,27 @@ TEST_CASE("checkEncodable refuses what decode would refuse") {
   }
 }
 
-TEST_CASE("version 2 stores a cached policy in fewer bytes than version 1 did") {
+TEST_CASE("version 2 records of the previous release decode with DANE unchecked, and re-encode as version 3") {
+  for (const PolicyRecord& record : {sampleRecord(), negativeRecord(), cachedPolicy("v2", {"mx.example.org"})}) {
+    CAPTURE(record.txt_id);
+    // Version 2 was version 3 without the DANE fields (state, checked_at, expires_at).
+    std::string v2 = encodeRecord(record);
+    REQUIRE(hex(v2.substr(v2.size() - 3)) == "000000");
+    v2.resize(v2.size() - 3);
+    v2[0] = 2;
+    PolicyRecord got = withDane(sampleRecord("stale"), DaneState::Usable);
+    auto decoded = decodeRecord(v2, got);
+    REQUIRE_MESSAGE(decoded, decoded.error().detail);
+    CHECK(recordDiff(got, record) == "");
+    CHECK(got.dane == DaneInfo{});
+    const std::string v3 = encodeRecord(got);
+    CHECK(static_cast<std::uint8_t>(v3[0]) == 3);
+    CHECK(v3.size() == v2.size() + 3);
+    checkDecodeRefused(v2 + "\x03", "1 bytes of trailing garbage");  // no DANE fields in version 2
+  }
+}
+
+TEST_CASE("version 3 stores a cached policy in fewer bytes than version 1 did") {
   struct Case {
     std::string name;
     PolicyRecord record;
@@ -329,9 +368,9 @@ TEST_CASE("version 2 stores a cached policy in fewer bytes than version 1 did") 
     // Version 1 as the previous release stored it: the fetched body beside the parsed form.
     const std::size_t v1 = RecordV1Writer::encode(c.record, RecordV1Writer::bodyOf(c.record)).size();
     const std::size_t v1_no_body = RecordV1Writer::encode(c.record, "").size();
-    const std::size_t v2 = encodeRecord(c.record).size();
-    MESSAGE(c.name, ": v1 ", v1, " bytes (", v1_no_body, " without the body), v2 ", v2, " bytes");
-    CHECK(v2 < v1_no_body);
-    CHECK(v2 < v1);
+    const std::size_t v3 = encodeRecord(c.record).size();
+    MESSAGE(c.name, ": v1 ", v1, " bytes (", v1_no_body, " without the body), v3 ", v3, " bytes");
+    CHECK(v3 < v1_no_body);
+    CHECK(v3 < v1);
   }
 }

@@ -64,7 +64,7 @@ bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0
 
 }  // namespace
 
-TEST_CASE("version 1 records of earlier releases decode, and re-encode as version 2 unchanged") {
+TEST_CASE("version 1 records of earlier releases decode, and re-encode as version 3 unchanged") {
   PolicyRecord extremes = sampleRecord("x1");
   extremes.policy.mode = sts::Mode::Testing;
   extremes.fetched_at = std::numeric_limits<std::int64_t>::min();
@@ -102,10 +102,10 @@ TEST_CASE("version 1 records of earlier releases decode, and re-encode as versio
     auto decoded = decodeRecord(c.bytes, got);
     REQUIRE_MESSAGE(decoded, decoded.error().detail);
     CHECK(recordDiff(got, c.record) == "");
-    const std::string v2 = encodeRecord(got);
-    CHECK(static_cast<std::uint8_t>(v2[0]) == 2);
+    const std::string v3 = encodeRecord(got);
+    CHECK(static_cast<std::uint8_t>(v3[0]) == 3);
     PolicyRecord again;
-    REQUIRE(decodeRecord(v2, again));
+    REQUIRE(decodeRecord(v3, again));
     CHECK(recordDiff(again, c.record) == "");
   }
 }
@@ -114,7 +114,9 @@ TEST_CASE("the test's version 1 writer spells the previous release's seed record
   // The valid-* seeds without "v2" were written by the version 1 codec itself.
   int checked = 0;
   for (const auto& seed : corpus()) {
-    if (!startsWith(seed.name, "valid-") || startsWith(seed.name, "valid-v2-")) continue;
+    if (!startsWith(seed.name, "valid-") || startsWith(seed.name, "valid-v2-") || startsWith(seed.name, "valid-v3-")) {
+      continue;
+    }
     CAPTURE(seed.name);
     PolicyRecord got;
     auto decoded = decodeRecord(seed.bytes, got);
@@ -176,6 +178,7 @@ TEST_CASE("the fuzz target accepts its seed corpus, every truncation and every b
   std::vector<std::string> inputs;
   int v1 = 0;
   int v2 = 0;
+  int v3 = 0;
   for (auto& seed : corpus()) {
     // Seeds named valid-* must decode: they pin the documented layouts from outside the codec.
     if (startsWith(seed.name, "valid-")) {
@@ -183,8 +186,9 @@ TEST_CASE("the fuzz target accepts its seed corpus, every truncation and every b
       PolicyRecord out;
       auto decoded = decodeRecord(seed.bytes, out);
       CHECK_MESSAGE(decoded, (decoded ? "" : decoded.error().detail));
-      (startsWith(seed.name, "valid-v2-") ? v2 : v1) += 1;
-      CHECK(static_cast<std::uint8_t>(seed.bytes[0]) == (startsWith(seed.name, "valid-v2-") ? 2 : 1));
+      const int version = startsWith(seed.name, "valid-v3-") ? 3 : startsWith(seed.name, "valid-v2-") ? 2 : 1;
+      (version == 3 ? v3 : version == 2 ? v2 : v1) += 1;
+      CHECK(static_cast<std::uint8_t>(seed.bytes[0]) == version);
     }
     // Seeds named invalid-* pin a refusal: each must stay refused.
     if (startsWith(seed.name, "invalid-")) {
@@ -196,6 +200,7 @@ TEST_CASE("the fuzz target accepts its seed corpus, every truncation and every b
   }
   CHECK(v1 >= 3);
   CHECK(v2 >= 3);
+  CHECK(v3 >= 2);
   inputs.push_back(encodeRecord(sampleRecord()));
   inputs.push_back(v1Of(sampleRecord()));
   // The target aborts on a broken property, which fails this test.

@@ -85,6 +85,7 @@ inline std::string recordDiff(const PolicyRecord& got, const PolicyRecord& want)
       return "last_failure";
     }
   }
+  if (!(got.dane == want.dane)) return "dane";
   return "";
 }
 

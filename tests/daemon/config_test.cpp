@@ -59,7 +59,7 @@ TEST_CASE("every key is declared once and has help text") {
     CHECK_FALSE(key.help.empty());
     CHECK(findKey(key.name) == &key);
   }
-  CHECK(names.size() == 67);
+  CHECK(names.size() == 71);
   REQUIRE(findKey("user") != nullptr);
   CHECK_FALSE(findKey("user")->reloadable);
   REQUIRE(findKey("allow_root") != nullptr);

@@ -82,6 +82,7 @@ class FakeDnsClient final : public net::DnsClient {
   std::map<std::string, net::AddressAnswer> addresses;
   std::set<std::string> silent;
   std::map<std::string, int> queries;  // "TXT name", "MX name", "TLSA name", "A name"
+  bool validates = false;              // what validatesDnssec() says
 
   void setTxt(const std::string& name, std::vector<std::vector<std::string>> records) {
     txt[name] = ok<net::TxtAnswer>(&net::TxtAnswer::records, std::move(records));
@@ -113,6 +114,7 @@ class FakeDnsClient final : public net::DnsClient {
   RequestHandle lookupAddresses(const std::string& name, AddressCallback done) override {
     return answer("A", name, addresses, std::move(done));
   }
+  bool validatesDnssec() const override { return validates; }
 
  private:
   template <typename Answer, typename Records>

@@ -1,7 +1,7 @@
 // libFuzzer target for cache/record_codec: decode arbitrary bytes; whatever decodes must be
-// encodable, and must come back equal from decode(encode()). Version 2 input is canonical:
-// it re-encodes to exactly the same bytes. Version 1 input (read-only, its policy_text
-// dropped) re-encodes as version 2. Also linked into the cache unit tests, which replay the
+// encodable, and must come back equal from decode(encode()). Version 3 input is canonical:
+// it re-encodes to exactly the same bytes. Version 1 and 2 input (read-only; version 1's
+// policy_text dropped, DANE unchecked) re-encodes as version 3. Also linked into the cache unit tests, which replay the
 // seed corpus.
 #include "cache/record_codec.hpp"
 #include "tests/cache/test_support.hpp"

@@ -7,7 +7,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
+#include <string>
+#include <vector>
 
 using namespace mtasts;
 using namespace mtasts::net;
@@ -22,8 +25,10 @@ struct DnsWorld {
 
   explicit DnsWorld(std::chrono::milliseconds timeout = 2000ms) {
     REQUIRE(server.ready());
-    auto made = GetdnsDnsClient::create(
-        base.get(), DnsOptions{{"127.0.0.1:" + server.value("dns_port")}, timeout});
+    DnsOptions options;
+    options.servers = {"127.0.0.1:" + server.value("dns_port")};
+    options.timeout = timeout;
+    auto made = GetdnsDnsClient::create(base.get(), options);
     REQUIRE_MESSAGE(made.has_value(), (made ? "" : made.error().detail));
     client = std::move(*made);
   }
@@ -209,6 +214,56 @@ TEST_CASE("dns server strings are parsed as numeric address and port") {
     if (c.ok) {
       CHECK(got->address == c.address);
       CHECK(got->port == c.port);
+    }
+  }
+}
+
+TEST_CASE("a trust anchor file is read in zone-file form: Debian's root.key, a DS line, or refused with a reason") {
+  test::TempDir dir;
+  EventBasePtr base{event_base_new()};
+  auto create = [&](const std::string& content) {
+    const std::string path = dir.path() + "/anchor";
+    FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(content.c_str(), f);
+    std::fclose(f);
+    DnsOptions options;
+    options.servers = {"127.0.0.1:53"};
+    options.timeout = 1000ms;
+    options.dnssec = DnssecMode::Validate;
+    options.trust_anchor_file = path;
+    return GetdnsDnsClient::create(base.get(), options);
+  };
+  struct Case {
+    std::string name;
+    std::string content;
+    const char* error;  // nullptr: accepted
+  };
+  const std::vector<Case> cases{
+      {"a DS record (ldns-key2ds)",
+       "dane.test.\t3600\tIN\tDS\t2371 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+       nullptr},
+      {"a root DNSKEY with a comment, as in dns-root-data",
+       ". IN DNSKEY 257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWX"
+       "gnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/"
+       "b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555Kr"
+       "UB5qihylGa8subX2Nn6UwNR1AkUTV74bU= ; keytag 20326\n",
+       nullptr},
+      {"no anchor in it", "example.test. 3600 IN A 192.0.2.1\n", "no DS or DNSKEY record"},
+      // getdns reads some garbage as records and refuses other garbage: refused either way
+      {"garbage", "this is not a zone file {\n", "DNSSEC trust anchor file"},
+      {"an empty file", "", "DNSSEC trust anchor file"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto made = create(c.content);
+    if (c.error == nullptr) {
+      REQUIRE_MESSAGE(made.has_value(), (made ? "" : made.error().detail));
+      CHECK((*made)->validatesDnssec());
+      CHECK((*made)->dnssecMode() == DnssecMode::Validate);
+    } else {
+      REQUIRE_FALSE(made.has_value());
+      CHECK_MESSAGE(made.error().detail.find(c.error) != std::string::npos, made.error().detail);
     }
   }
 }

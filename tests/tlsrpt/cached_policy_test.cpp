@@ -32,6 +32,13 @@ cache::PolicyRecord policyRecord(sts::Mode mode, UnixSeconds expires_at = Now + 
   return r;
 }
 
+cache::PolicyRecord withDane(cache::PolicyRecord r, cache::DaneState state) {
+  r.dane.state = state;
+  r.dane.checked_at = Now - 60;
+  r.dane.expires_at = Now + 300;
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("policy strings are the policy lines as Postfix 3.10+ reports what mtastsd sent it") {
@@ -41,7 +48,7 @@ TEST_CASE("policy strings are the policy lines as Postfix 3.10+ reports what mta
   CHECK(policyStrings(p) == std::vector<std::string>{"version: STSv1", "mode: enforce", "x-empty:", "max_age: 86400"});
 }
 
-TEST_CASE("the policy in force is sts only for a valid enforce policy, or testing under strict_testing") {
+TEST_CASE("the policy in force is sts for a valid enforce policy (testing under strict_testing), tlsa where DANE came first") {
   struct Case {
     const char* name;
     std::optional<cache::PolicyRecord> record;
@@ -59,13 +66,26 @@ TEST_CASE("the policy in force is sts only for a valid enforce policy, or testin
       {"none", policyRecord(sts::Mode::None), true, PolicyType::NoPolicyFound},
       {"negative entry", negative, false, PolicyType::NoPolicyFound},
       {"not cached", std::nullopt, false, PolicyType::NoPolicyFound},
+      {"enforce, DANE usable (dane-only)", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Usable),
+       false, PolicyType::Tlsa},
+      {"enforce, DANE bogus (dane-only)", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Bogus), false,
+       PolicyType::Tlsa},
+      {"enforce, DANE insecure", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Insecure), false,
+       PolicyType::Sts},
+      {"enforce, secure without TLSA", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::NoTlsa), false,
+       PolicyType::Sts},
+      {"testing, DANE usable (NOTFOUND)", withDane(policyRecord(sts::Mode::Testing), cache::DaneState::Usable),
+       false, PolicyType::NoPolicyFound},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
     const PolicyDescriptor d = policyInForce("good.test", c.record ? &*c.record : nullptr, Now, c.strict_testing);
     CHECK(d.type == c.want);
     CHECK(d.domain == "good.test");
-    if (c.want == PolicyType::Sts) {
+    if (c.want == PolicyType::Tlsa) {
+      CHECK(d.strings.empty());
+      CHECK(d.mx_hosts.empty());
+    } else if (c.want == PolicyType::Sts) {
       CHECK(d.mx_hosts == std::vector<std::string>{"mx.good.test", "*.good.test"});
       CHECK(d.strings.size() == 5);
       CHECK(d.strings[0] == "version: STSv1");
