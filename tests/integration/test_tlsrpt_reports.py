@@ -100,8 +100,12 @@ class ReportDeliveryTest(unittest.TestCase):
         os.mkdir(self.mails)
         self.sendmail = os.path.join(self.dir, "sendmail")
         with open(self.sendmail, "w") as f:
-            f.write("#!/bin/sh\nn=$(ls %s | wc -l)\nprintf '%%s\\n' \"$@\" > %s/argv-$n\ncat > %s/mail-$n.eml\n"
-                    % (self.mails, self.mails, self.mails))
+            # With the file `slow` beside it, it keeps the mail and then hangs (a delivery round
+            # that a kill -9 interrupts between the hand-over and its commit).
+            f.write("#!/bin/sh\nn=$(ls %s | wc -l)\nprintf '%%s\\n' \"$@\" > %s/argv-$n\ncat > %s/mail-$n.tmp\n"
+                    "mv %s/mail-$n.tmp %s/mail-$n.eml\n"
+                    "if [ -e %s/slow ]; then echo $$ > %s/slow-pid; exec sleep 60; fi\n"
+                    % (self.mails, self.mails, self.mails, self.mails, self.mails, self.dir, self.dir))
         os.chmod(self.sendmail, 0o755)
         self.day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
         self.collect()
@@ -125,12 +129,15 @@ class ReportDeliveryTest(unittest.TestCase):
         self.assertEqual(d.log_count("tlsrpt reports enabled submitter=sender.test"), 1, d.log())
         self.assertEqual(d.log_count("TLS-RPT reports off", "reports not started"), 0, d.log())
 
-    def report(self, *extra):
+    def report(self, *extra, popen=False):
         argv = [MTASTSD, "-c", "/dev/null", "-o", f"state_dir={self.state}", "-o", f"dns_servers={WORLD.dns_server}",
                 "-o", f"ca_file={WORLD.ca_file}", "-o", "user=", "-o", "allow_root=yes",
                 "-o", "tlsrpt_organization_name=mtastsd integration", "-o", "tlsrpt_contact_info=tlsrpt@sender.test",
                 "-o", "tlsrpt_report_from=tlsrpt-noreply@sender.test",
                 "-o", f"tlsrpt_sendmail={self.sendmail} -i -f FROM -- TO", "--report", "--day", self.day] + list(extra)
+        if popen:
+            return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    stdin=subprocess.DEVNULL)
         return subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
     def check_report_json(self, raw, domain):
@@ -199,6 +206,38 @@ class ReportDeliveryTest(unittest.TestCase):
         self.assertIn(report["report-id"], str(msg["Subject"]))
         failures = [r for p in report["policies"] for r in p.get("failure-details", [])]
         self.assertEqual([r["result-type"] for r in failures], ["certificate-host-mismatch"])
+
+    def test_kill_9_between_a_hand_over_and_its_commit_sends_that_mail_once_more_and_then_never(self):
+        server = start_receiver([])
+        slow = os.path.join(self.dir, "slow")
+        open(slow, "w").close()
+        try:
+            run = self.report(popen=True)
+            handed = lambda: any(n.endswith(".eml") for n in os.listdir(self.mails))  # noqa: E731
+            self.assertTrue(wait_until(lambda: handed() and os.path.exists(slow + "-pid"), 30), "no hand-over")
+            run.kill()  # SIGKILL: the mail is with sendmail, its outcome not committed
+            run.wait(timeout=10)
+            with open(slow + "-pid") as f:
+                os.kill(int(f.read()), 9)
+            os.unlink(slow)
+            again = self.report()
+            self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+            last = self.report()
+            self.assertEqual(last.returncode, 0, last.stdout + last.stderr)
+        finally:
+            server.shutdown()
+            server.server_close()
+        mails = sorted(n for n in os.listdir(self.mails) if n.endswith(".eml"))
+        self.assertEqual(len(mails), 2, "the one duplicate a crash between send and commit allows, then none")
+        ids = set()
+        for name in mails:
+            with open(os.path.join(self.mails, name), "rb") as f:
+                msg = email.message_from_bytes(f.read(), policy=email.policy.default)
+            self.assertEqual(msg["TLS-Report-Domain"], "bad.test")
+            ids.add(str(msg["Message-ID"]))
+        self.assertEqual(len(ids), 1, "the same stored mail, not a new report")
+        self.assertIn(len(server.posts), (1, 2), "the HTTPS report: delivered, at most once more")
+        self.assertEqual(len({p["body"] for p in server.posts}), 1)
 
     def test_dry_run_writes_the_files_and_sends_nothing(self):
         out = os.path.join(self.dir, "out")
