@@ -11,7 +11,9 @@
   argv, the application/tlsrpt+gzip attachment with the §5.1 file name, the same counts;
 - the daemon with the report keys starts its sender (the day's own reports are due after
   midnight: the timing is the unit test's, tests/tlsrpt/report_sender_test.cpp);
-- `--report --dry-run --out DIR` writes the .json.gz and the .eml and sends nothing.
+- `--report --dry-run --out DIR` writes the .json.gz and the .eml and sends nothing;
+- kill -9 of a `--report` run while sendmail holds the mail (handed over, not committed): the
+  next run sends that same mail once more (the one documented duplicate), the one after none.
 
 Run: tests/world/run_in_netns.sh /usr/bin/python3 tests/integration/test_tlsrpt_reports.py --mtastsd PATH
 """
