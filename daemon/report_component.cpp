@@ -76,6 +76,11 @@ ReportComponent::~ReportComponent() = default;
 
 Result<void> ReportComponent::start() {
   if (!options_) return {};
+  if (runtime_.metricsEnabled()) {  // else nothing scrapes them: the sender counts into nowhere
+    auto metrics = tlsrpt::ReportMetrics::create(runtime_.metrics());
+    if (!metrics) return Unexpected{std::move(metrics).error()};  // a programming error: names are fixed
+    options_->sender.metrics = *metrics;
+  }
   service_ = std::make_unique<tlsrpt::ReportService>(
       tlsrpt::ReportServiceDeps{runtime_.base(), runtime_.clock(), runtime_.scheduler(), runtime_.dns(),
                                 runtime_.https()},

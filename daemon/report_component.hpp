@@ -4,6 +4,8 @@
 // work on its worker thread, never delaying a socketmap answer); drain() lets deliveries in
 // flight finish within a bound. Reads settings.tlsrpt. Off unless tlsrpt_organization_name,
 // tlsrpt_contact_info and tlsrpt_report_from are set; a problem is logged, never fatal.
+// Metrics (reports built, delivered / failed / given up by scheme, destinations pending) are
+// registered only when metrics_listen is set and reporting is on.
 #pragma once
 
 #include "daemon/component.hpp"

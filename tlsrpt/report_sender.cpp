@@ -360,6 +360,7 @@ void ReportSender::storeDomain(UtcDay day, const std::string& domain, RuaDecisio
           }
         } else if (out->stored) {
           ++counters_.built;
+          options_.metrics.built.inc();
           logger()->info("tlsrpt report stored day={} domain={} report_id={} destinations={}", formatDate(day), domain,
                          out->report_id, out->destinations);
           if (manual_) {

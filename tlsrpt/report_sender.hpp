@@ -27,6 +27,7 @@
 #include "net/https_client.hpp"
 #include "net/worker_thread.hpp"
 #include "tlsrpt/report_jobs.hpp"
+#include "tlsrpt/report_metrics.hpp"
 
 namespace mtasts::tlsrpt {
 
@@ -44,6 +45,7 @@ struct ReportSenderOptions {
   std::function<std::uint64_t()> random;           // default: OpenSSL RAND_bytes
   std::function<bool(std::int64_t)> process_alive;  // default: kill(pid, 0)
   std::int64_t pid = 0;                             // default: getpid()
+  ReportMetrics metrics;  // default: detached (counted nowhere); bumped on the loop only
 };
 
 struct ReportSenderDeps {

@@ -54,6 +54,9 @@ void ReportSender::startClaim() {
          }
          scan_cursor_ = result->cursor;
          if (result->full_cycle) {
+           // Every open record was seen: those claimed now are in flight, the rest are counted in
+           // open. Completions that close a record lower it until the next full scan.
+           if (!manual_) options_.metrics.pending.set(static_cast<std::int64_t>(result->open + result->items.size()));
            next_due_ = result->next_due;
            claim_exhausted_ = result->items.empty() || manual_.has_value();
          } else {
@@ -182,6 +185,18 @@ void ReportSender::complete(const std::string& key, Attempt attempt) {
        [this, key, record, d, attempt = std::move(attempt), result] {
          in_flight_.erase(key);
          const std::string day = formatDate(record.where.day);
+         if (const auto* m = options_.metrics.of(record.delivery.kind)) {
+           if (attempt.ok) {
+             m->delivered.inc();
+           } else {
+             m->failed.inc();
+             if (d.state == DeliveryState::GivenUp) m->given_up.inc();
+           }
+         }
+         if (!manual_ && !result->error && result->ours && d.state != DeliveryState::Pending &&
+             options_.metrics.pending.value() > 0) {
+           options_.metrics.pending.dec();
+         }
          const std::string to = destinationOf(record);
          if (result->error) {
            logger()->error("tlsrpt delivery outcome not stored day={} domain={} to={} error={}", day,

@@ -76,7 +76,10 @@ class ScrapedDaemon(unittest.TestCase):
         cls.tlsrpt_dir = tempfile.mkdtemp(prefix="mtastsd-metrics-")
         cls.tlsrpt_socket = os.path.join(cls.tlsrpt_dir, "tlsrpt.sock")
         cls.daemon = Daemon(MTASTSD, WORLD, metrics_listen=f"inet:127.0.0.1:{cls.metrics_port}",
-                            tlsrpt_socket=cls.tlsrpt_socket, tlsrpt_socket_group="").start()
+                            tlsrpt_socket=cls.tlsrpt_socket, tlsrpt_socket_group="",
+                            # Reporting on (nothing is due yet): its series are in the scrape.
+                            tlsrpt_organization_name="mtastsd metrics", tlsrpt_contact_info="tlsrpt@sender.test",
+                            tlsrpt_report_from="tlsrpt-noreply@sender.test").start()
         # One real libtlsrpt datagram (one successful session) and one that is no JSON.
         with open(os.path.join(FIXTURES, "libtlsrpt-success-sts.dgram"), "rb") as f:
             good = f.read()
@@ -163,6 +166,17 @@ class MetricsTest(ScrapedDaemon):
         self.assertEqual(value(s, "mtastsd_tlsrpt_sessions_total", source="own-failure"), 1)
         self.assertEqual(value(s, "mtastsd_tlsrpt_sessions_total", source="maillog"), 0)
         self.assertIn("# TYPE mtastsd_tlsrpt_maillog_overlong_total counter", self.text)
+
+    def test_report_sender_series_are_registered_by_scheme(self):
+        s, t = self.samples, self.text
+        self.assertIn("# TYPE mtastsd_tlsrpt_reports_built_total counter", t)
+        self.assertIn("# TYPE mtastsd_tlsrpt_report_destinations_pending gauge", t)
+        for name in ("mtastsd_tlsrpt_reports_delivered_total", "mtastsd_tlsrpt_report_attempts_failed_total",
+                     "mtastsd_tlsrpt_reports_given_up_total"):
+            for scheme in ("mailto", "https"):
+                self.assertIn((name, frozenset({("scheme", scheme)})), s, t)
+                self.assertEqual(value(s, name, scheme=scheme), 0)  # no day is due yet
+        self.assertEqual(value(s, "mtastsd_tlsrpt_reports_built_total"), 0)
 
     def test_other_paths_and_methods_are_refused(self):
         self.assertEqual(http_get(self.metrics_port, "/")[0], 404)

@@ -11,11 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/fakes/fake_network.hpp"
-#include "tests/fakes/inline_task_runner.hpp"
-#include "tests/fakes/manual_scheduler.hpp"
-#include "tests/tlsrpt/day_test_support.hpp"
-#include "tlsrpt/day_store.hpp"
+#include "tests/tlsrpt/report_sender_world.hpp"
 #include "tlsrpt/gzip.hpp"
 #include "tlsrpt/report_sender.hpp"
 #include "tlsrpt/report_validator.hpp"
@@ -24,141 +20,18 @@ using namespace mtasts;
 using namespace mtasts::tlsrpt;
 using namespace std::chrono_literals;
 
+using mtasts::tlsrpt::test_world::Day;
+using mtasts::tlsrpt::test_world::DueBy;
+using mtasts::tlsrpt::test_world::Hour;
+using mtasts::tlsrpt::test_world::World;
+
 namespace {
-
-const UtcDay Day{20'786};  // 2026-11-29
-constexpr UnixSeconds Hour = 3600;
-
-const UnixSeconds DueBy = dayStart(Day) + 86400 + 4 * Hour + 1;  // midnight + the largest delay
-
-class FakeMailSender final : public MailSender {
- public:
-  explicit FakeMailSender(testing::FakeQueue& q) : queue_(q) {}
-  struct Sent {
-    std::string from, to, message;
-  };
-  std::vector<Sent> sent;  // every hand-over, accepted or not
-  bool fail = false;
-  bool hold = false;  // never answers (a sendmail killed with the process)
-  RequestHandle send(const std::string& from, const std::string& to, std::string message, Callback done) override {
-    sent.push_back({from, to, message});
-    if (hold) return queue_.pushHeld([] {});
-    const bool f = fail;
-    return queue_.push([done = std::move(done), f] {
-      if (f) {
-        done(mtasts::fail(ErrorCode::Temporary, "sendmail exit 75"));
-      } else {
-        done(Result<void>{});
-      }
-    });
-  }
-
- private:
-  testing::FakeQueue& queue_;
-};
-
-struct World {
-  test::TempDir dir;
-  std::shared_ptr<cache::LmdbEnv> env;
-  std::unique_ptr<DayStore> days;
-  std::unique_ptr<ReportStateStore> state;
-  ManualClock clock{dayStart(Day) + 12 * Hour};
-  testing::ManualScheduler scheduler;
-  testing::InlineTaskRunner worker;
-  testing::FakeQueue queue;
-  testing::FakeDnsClient dns{queue};
-  testing::FakeHttpsClient https{queue};
-  FakeMailSender mail{queue};
-  std::int64_t pid = 1001;
-  std::set<std::int64_t> alive{1001, 1002};
-  std::unique_ptr<ReportSender> sender;
-
-  World() {
-    auto e = cache::LmdbEnv::open(cache::LmdbOptions{dir.path()});
-    REQUIRE(e);
-    env = *e;
-    auto d = DayStore::attach(env);
-    REQUIRE(d);
-    days = std::move(*d);
-    auto s = ReportStateStore::attach(env);
-    REQUIRE(s);
-    state = std::move(*s);
-    DayDelta delta;
-    auto https_entry = test::sampleEntry(Day, "https.test");
-    https_entry.tlsrpt_record = "v=TLSRPTv1; rua=https://reports.https.test/v1/tlsrpt";
-    delta.entries = {https_entry, test::sampleEntry(Day, "mail.test")};
-    REQUIRE(days->commit(delta, nullptr, DayLimits{}));
-    dns.setAddress("reports.https.test", "192.0.2.80");
-  }
-
-  ReportSenderOptions options() {
-    ReportSenderOptions o;
-    o.identity = ReporterIdentity{"Sender Org", "tlsrpt@sender.test", "sender.test"};
-    o.mail.from = "tlsrpt-noreply@sender.test";
-    o.mail.organization_name = "Sender Org";
-    o.mail.dkim_domain = "sender.test";
-    o.max_delay = 4 * Hour;
-    o.random = [n = static_cast<std::uint64_t>(pid)]() mutable { return n += 0x9e3779b97f4a7c15ULL; };  // a run's own tokens
-    o.pid = pid;
-    o.process_alive = [this](std::int64_t p) { return alive.count(p) > 0; };
-    return o;
-  }
-
-  void startSender() {
-    sender = std::make_unique<ReportSender>(
-        ReportSenderDeps{clock, scheduler, worker, dns, https, mail, *days, state.get()}, options());
-    sender->start();
-    settle();
-  }
-
-  // Runs everything that is ready now (timers at 0, completions, fake answers).
-  void settle() {
-    for (int quiet = 0, i = 0; quiet < 3 && i < 10'000; ++i) {
-      scheduler.advance(0ms);
-      const int ran = worker.runAll() + queue.deliver();
-      quiet = ran == 0 ? quiet + 1 : 0;
-    }
-  }
-  // Moves the clock and the scheduler together, a minute at a time.
-  void advance(UnixSeconds seconds) {
-    while (seconds > 0) {
-      const UnixSeconds step = std::min<UnixSeconds>(seconds, 60);
-      clock.advance(step);
-      scheduler.advance(std::chrono::seconds(step));
-      settle();
-      seconds -= step;
-    }
-  }
-  void advanceTo(UnixSeconds t) { advance(t - clock.now()); }
-  // Up to the first delivery attempt of the day (after midnight plus the random delay).
-  void advanceToFirstAttempt() {
-    while (posts() == 0 && mail.sent.empty() && clock.now() < DueBy) advance(60);
-  }
-
-  std::vector<DeliveryRecord> deliveries(const std::string& domain) {
-    auto got = state->deliveries(deliveryDomainPrefix(Day, domain));
-    REQUIRE(got);
-    return *got;
-  }
-  const DeliveryRecord* destination(const std::string& domain, DeliveryKind kind) {
-    static std::vector<DeliveryRecord> keep;
-    keep = deliveries(domain);
-    for (const auto& r : keep)
-      if (r.delivery.kind == kind) return &r;
-    return nullptr;
-  }
-  int posts() const {
-    auto it = https.fetches.find("reports.https.test");
-    return it == https.fetches.end() ? 0 : it->second;
-  }
-};
 
 std::string messageId(const std::string& message) {
   const auto at = message.find("\r\nMessage-ID: ");
   if (at == std::string::npos) return "";
   return message.substr(at + 2, message.find("\r\n", at + 2) - at - 2);
 }
-
 
 }  // namespace
 
