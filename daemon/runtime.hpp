@@ -20,10 +20,10 @@
 // registry's lock: cheap, no registry calls, no blocking). Names: mtastsd_<component>_...,
 // counters end in _total, units in the name (_seconds, _bytes), label values from a closed
 // set (never a domain name). E.g. for TLS-RPT ([8]/[9]):
-//   mtastsd_tlsrpt_sessions_total{source="datagram|maillog|policy"},
-//   mtastsd_tlsrpt_datagrams_rejected_total{reason=...}, mtastsd_tlsrpt_maillog_lines_rejected_total,
-// and for the report sender ([10]): mtastsd_tlsrpt_reports_total{result="sent|failed"},
-//   mtastsd_tlsrpt_reports_pending (callback gauge).
+//   mtastsd_tlsrpt_sessions_total{source="datagram|own-failure|maillog"},
+//   mtastsd_tlsrpt_datagrams_rejected_total{reason=...}, mtastsd_tlsrpt_maillog_overlong_total,
+// and for the report sender ([10]): mtastsd_tlsrpt_reports_delivered_total{scheme=...},
+//   mtastsd_tlsrpt_report_attempts_failed_total{scheme=...}, mtastsd_tlsrpt_report_destinations_pending.
 // Store entries and map use are registered by the metrics component for every store open
 // at the end of start() (it starts last), so a new store needs nothing.
 #pragma once
