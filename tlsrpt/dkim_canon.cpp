@@ -61,7 +61,7 @@ Result<SplitMessage> splitMessage(std::string_view message) {
         return fail(ErrorCode::InvalidInput, fmt::format("header line {} has no field name",
                                                          out.headers.size() + 1));
       }
-      out.headers.push_back(HeaderField{line.substr(0, colon), line});
+      out.headers.push_back(RawHeaderField{line.substr(0, colon), line});
     }
     pos = end + 2;
   }

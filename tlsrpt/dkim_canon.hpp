@@ -12,13 +12,15 @@
 
 namespace mtasts::tlsrpt {
 
-struct HeaderField {
+// Not mime_header.hpp's HeaderField (an unfolded value): the field as written, for signing.
+// Distinct names, or the two would break the one-definition rule in one binary.
+struct RawHeaderField {
   std::string_view name;   // as written
   std::string_view field;  // the whole field, folded lines included, without its final CRLF
 };
 
 struct SplitMessage {
-  std::vector<HeaderField> headers;  // in message order
+  std::vector<RawHeaderField> headers;  // in message order
   std::string_view body;             // everything after the empty line (may be empty)
 };
 

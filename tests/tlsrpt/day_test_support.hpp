@@ -2,6 +2,8 @@
 // failure rows and entries, a temporary state_dir, and a diff that says what differs.
 #pragma once
 
+#include "tests/tlsrpt/temp_dir.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -97,27 +99,5 @@ inline DatagramSessions fixtureSessions(const std::string& name) {
   if (!parsed) return {};
   return sessionsOf(std::move(*parsed));
 }
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string base = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
-    std::string templ = base + "/mtasts-tlsrpt-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace mtasts::tlsrpt::test

@@ -3,6 +3,8 @@
 // source hands over.
 #pragma once
 
+#include "tests/tlsrpt/temp_dir.hpp"
+
 #include "tlsrpt/maillog_source.hpp"
 
 #include <doctest/doctest.h>
@@ -17,26 +19,6 @@
 #include <vector>
 
 namespace mtasts::tlsrpt::test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mtasts-maillog-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
 
 // Appends with O_APPEND, as syslog daemons and postlogd write.
 inline void append(const std::string& path, std::string_view bytes) {
