@@ -3,6 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/domain.hpp"
 #include "common/log.hpp"
@@ -34,6 +35,23 @@ std::string reasonCode(std::string_view reason) {
   return out;
 }
 
+// What tells entries apart in a delta: day, domain, record and the policy as reported.
+bool sameEntryKey(const DayEntry& a, const DayEntry& b) {
+  return a.day == b.day && a.domain == b.domain && a.tlsrpt_record == b.tlsrpt_record &&
+         a.counts.policy == b.counts.policy;
+}
+
+std::size_t entryKeyHash(const DayEntry& e) {
+  std::size_t h = std::hash<std::int64_t>{}(e.day.days) ^ static_cast<std::size_t>(e.counts.policy.type);
+  const auto add = [&h](std::string_view s) { h = h * 1'000'003 ^ std::hash<std::string_view>{}(s); };
+  add(e.domain);
+  add(e.tlsrpt_record);
+  add(e.counts.policy.domain);
+  for (const auto& s : e.counts.policy.strings) add(s);
+  for (const auto& m : e.counts.policy.mx_hosts) add(m);
+  return h;
+}
+
 }  // namespace
 
 std::uint64_t DayDelta::sessions() const {
@@ -46,15 +64,25 @@ std::uint64_t DayDelta::sessions() const {
 
 std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limits) {
   std::uint64_t overflowed = 0;
-  for (auto& entry : from.entries) {
-    auto same = std::find_if(into.entries.begin(), into.entries.end(), [&](const DayEntry& e) {
-      return e.day == entry.day && e.domain == entry.domain && e.tlsrpt_record == entry.tlsrpt_record &&
-             e.counts.policy == entry.counts.policy;
-    });
-    if (same == into.entries.end()) {
-      into.entries.push_back(std::move(entry));
-    } else {
-      overflowed = saturatingAdd(overflowed, mergeDayEntry(*same, entry, limits.max_detail_rows));
+  if (into.entries.empty()) {
+    // The usual case (nothing kept from a failed commit): a delta of takeDelta() has one
+    // entry per key already, as the aggregate keeps them.
+    into.entries = std::move(from.entries);
+  } else {
+    // Hashed, not a search per entry: a delta may hold an entry for each of 20,000 domains.
+    std::unordered_multimap<std::size_t, std::size_t> index;
+    index.reserve(into.entries.size() + from.entries.size());
+    for (std::size_t i = 0; i < into.entries.size(); ++i) index.emplace(entryKeyHash(into.entries[i]), i);
+    for (auto& entry : from.entries) {
+      const std::size_t hash = entryKeyHash(entry);
+      auto [first, last] = index.equal_range(hash);
+      auto same = std::find_if(first, last, [&](const auto& slot) { return sameEntryKey(into.entries[slot.second], entry); });
+      if (same == last) {
+        index.emplace(hash, into.entries.size());
+        into.entries.push_back(std::move(entry));
+      } else {
+        overflowed = saturatingAdd(overflowed, mergeDayEntry(into.entries[same->second], entry, limits.max_detail_rows));
+      }
     }
   }
   for (auto& position : from.positions) {

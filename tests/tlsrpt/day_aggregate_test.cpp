@@ -249,6 +249,35 @@ TEST_CASE("a kept delta merges with the next one: sessions added, positions of t
   CHECK(kept.positions[0].second == "2");
 }
 
+TEST_CASE("a kept delta of thousands of entries merges entry by entry with the next one") {
+  // Domains 0-2999 kept, 2000-4999 next: 1000 shared, merged; 4000 others appended.
+  const auto entryFor = [](int i) {
+    DayEntry e = sampleEntry(UtcDay{20'000}, "d" + std::to_string(i) + ".example");
+    if (i % 3 == 0) e.counts.policy.mx_hosts.push_back("mx" + std::to_string(i) + ".example");
+    return e;
+  };
+  DayDelta kept;
+  for (int i = 0; i < 3000; ++i) kept.entries.push_back(entryFor(i));
+  DayDelta next;
+  for (int i = 2000; i < 5000; ++i) next.entries.push_back(entryFor(i));
+  const std::uint64_t per_entry = sampleEntry().counts.successful_sessions;
+  CHECK(mergeDelta(kept, std::move(next), DayLimits{}) == 0);
+  REQUIRE(kept.entries.size() == 5000);
+  CHECK(kept.sessions() == 6000 * (per_entry + sampleEntry().counts.failed_sessions));
+  for (const auto& e : kept.entries) {
+    const int i = std::stoi(e.domain.substr(1));
+    CAPTURE(e.domain);
+    CHECK(e.counts.successful_sessions == (i >= 2000 && i < 3000 ? 2 : 1) * per_entry);
+  }
+  // Into an empty delta: taken as it is.
+  DayDelta empty;
+  DayDelta one;
+  one.entries.push_back(entryFor(7));
+  CHECK(mergeDelta(empty, std::move(one), DayLimits{}) == 0);
+  REQUIRE(empty.entries.size() == 1);
+  CHECK(empty.entries[0].domain == "d7.example");
+}
+
 TEST_CASE("producers on several threads and a taker lose and double nothing") {
   ManualClock clock(Noon);
   CollectorStats stats;
