@@ -14,6 +14,11 @@ touching the host. For each round, interleaved (seconds apart, so both see the s
     (Unthrottled senders measure the scheduler, not the receiver: 4 processes busy-looping on
     2 cores leave the reader a small share whatever it costs, so there is no such row.)
 
+Two streams: `captures`, the 16 Postfix 3.11 captures in turn (what real traffic looks like to
+the collector's memo: the same bytes again and again), and `distinct` (--distinct-domains N:
+each capture renamed for N domains, so the same bytes come back only every 16 x N datagrams,
+and every datagram is parsed).
+
 Each figure is the median of the rounds; every round is in the JSON. Ratios compare runs of the
 same round. Prints markdown; --out FILE also writes FILE.md and FILE.json.
 """
@@ -35,7 +40,7 @@ def load_average():
         return " ".join(f.read().split()[:3])
 
 
-def run_pair(args, mode, rate, seconds, coalesce_us, work):
+def run_pair(args, mode, stream, rate, seconds, coalesce_us, work):
     sock = os.path.join(work, "tlsrpt.sock")
     state = os.path.join(work, "state")
     shutil.rmtree(state, ignore_errors=True)
@@ -47,19 +52,21 @@ def run_pair(args, mode, rate, seconds, coalesce_us, work):
         raise SystemExit(f"{mode} receiver did not start")
     load = subprocess.run(
         [os.path.join(args.bin_dir, "tlsrpt_load"), "--socket", sock, "--dir", args.fixtures,
-         "--senders", str(args.senders), "--rate", str(rate), "--seconds", str(seconds)],
+         "--senders", str(args.senders), "--rate", str(rate), "--seconds", str(seconds),
+         "--domains", str(args.distinct_domains if stream == "distinct" else 0)],
         capture_output=True, text=True, check=True)
     receiver.terminate()
     out, _ = receiver.communicate(timeout=60)
     sent = json.loads(load.stdout)
     got = json.loads(out.strip().splitlines()[-1])
-    row = {"mode": mode, "rate": rate, "coalesce_us": coalesce_us, "load": sent, "receiver": got}
+    row = {"mode": mode, "stream": stream, "rate": rate, "coalesce_us": coalesce_us, "load": sent, "receiver": got}
     received = max(got["received"], 1)
     row["cpu_us_per_datagram"] = got["cpu_seconds"] / received * 1e6
     row["reader_cpu_us_per_datagram"] = got["reader_cpu_seconds"] / received * 1e6
     row["received_per_s"] = got["received"] / sent["seconds"]
     if mode == "collector":
         row["stored_equals_sent"] = got["stored_sessions"] == sent["sent"]
+        row["memo_hit_rate"] = got["memo_hits"] / max(got["memo_hits"] + got["memo_misses"], 1)
     return row
 
 
@@ -79,29 +86,35 @@ def main():
     p.add_argument("--senders", type=int, default=4)
     p.add_argument("--commit-ms", type=int, default=1000)
     p.add_argument("--coalesce-us", default="1000,0", help="coalescing delays to compare")
+    p.add_argument("--streams", default="captures,distinct", help="captures, distinct or both")
+    p.add_argument("--distinct-domains", type=int, default=1000,
+                   help="domains per capture in the distinct stream: 12 x N domains in all, keep that "
+                   "under max_domains_per_day (20,000)")
     p.add_argument("--out")
     args = p.parse_args()
     with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
         f.write(str(RECOMMENDED_QLEN))
     rates = [int(r) for r in args.rates.split(",")]
     delays = [int(c) for c in args.coalesce_us.split(",")]
+    streams = args.streams.split(",")
     work = tempfile.mkdtemp(prefix="mtasts-tlsrpt-bench-")
     started = time.time()
     result = {"load_average_start": load_average(), "nproc": os.cpu_count(), "rounds": [], "args": vars(args)}
     try:
         for rnd in range(args.rounds):
             rows = []
-            for coalesce in delays:
-                for rate in rates:
-                    for mode in ("floor", "collector"):
-                        rows.append(run_pair(args, mode, rate, args.seconds, coalesce, work))
+            for stream in streams:
+                for coalesce in delays:
+                    for rate in rates:
+                        for mode in ("floor", "collector"):
+                            rows.append(run_pair(args, mode, stream, rate, args.seconds, coalesce, work))
             result["rounds"].append({"load_average": load_average(), "rows": rows})
             print(f"round {rnd + 1}/{args.rounds} done, load average {load_average()}", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result["load_average_end"] = load_average()
     result["seconds"] = time.time() - started
-    md = render(result, rates, delays)
+    md = render(result, streams, rates, delays)
     print(md)
     if args.out:
         with open(args.out + ".json", "w") as f:
@@ -110,33 +123,34 @@ def main():
             f.write(md)
 
 
-def render(result, rates, delays):
+def render(result, streams, rates, delays):
     lines = [f"Load average at start {result['load_average_start']}, at end {result['load_average_end']}; "
              f"{len(result['rounds'])} interleaved rounds, medians shown; run took {result['seconds']:.0f} s.", "",
-             "| coalesce | rate (sent/s) | floor us/dgram | collector us/dgram | collector reader thread us/dgram "
+             "| stream | coalesce | rate (sent/s) | floor us/dgram | collector us/dgram | collector reader thread us/dgram "
              "| collector / floor | lost (EAGAIN) floor / collector | stored == sent | received/s floor / collector "
-             "| RSS MiB floor / collector |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: |"]
-    for coalesce in delays:
-        for rate in rates:
-            per_round = []
-            for rnd in result["rounds"]:
-                pair = {r["mode"]: r for r in rnd["rows"] if r["rate"] == rate and r["coalesce_us"] == coalesce}
-                per_round.append(pair)
-            floors = [p["floor"] for p in per_round]
-            colls = [p["collector"] for p in per_round]
-            ratio = statistics.median(c["cpu_us_per_datagram"] / f["cpu_us_per_datagram"] for f, c in zip(floors, colls))
-            lost_f = sum(f["load"]["lost"] for f in floors)
-            lost_c = sum(c["load"]["lost"] for c in colls)
-            stored = "yes" if all(c["stored_equals_sent"] for c in colls) else "NO"
-            label = f"{rate:,}"
-            lines.append(
-                f"| {coalesce} us | {label} | {median_of(floors, 'cpu_us_per_datagram'):.2f} | "
-                f"{median_of(colls, 'cpu_us_per_datagram'):.2f} | {median_of(colls, 'reader_cpu_us_per_datagram'):.2f} | "
-                f"{ratio:.2f}x | {lost_f} / {lost_c} | {stored} | "
-                f"{median_of(floors, 'received_per_s'):,.0f} / {median_of(colls, 'received_per_s'):,.0f} | "
-                f"{statistics.median(f['receiver']['rss_kb'] for f in floors) / 1024:.1f} / "
-                f"{statistics.median(c['receiver']['rss_kb'] for c in colls) / 1024:.1f} |")
+             "| RSS MiB floor / collector | memo hits |",
+             "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: |"]
+    for stream, coalesce, rate in ((s, c, r) for s in streams for c in delays for r in rates):
+        per_round = []
+        for rnd in result["rounds"]:
+            pair = {r["mode"]: r for r in rnd["rows"]
+                    if r["rate"] == rate and r["coalesce_us"] == coalesce and r.get("stream") == stream}
+            per_round.append(pair)
+        floors = [p["floor"] for p in per_round]
+        colls = [p["collector"] for p in per_round]
+        ratio = statistics.median(c["cpu_us_per_datagram"] / f["cpu_us_per_datagram"] for f, c in zip(floors, colls))
+        lost_f = sum(f["load"]["lost"] for f in floors)
+        lost_c = sum(c["load"]["lost"] for c in colls)
+        stored = "yes" if all(c["stored_equals_sent"] for c in colls) else "NO"
+        label = f"{rate:,}"
+        lines.append(
+            f"| {stream} | {coalesce} us | {label} | {median_of(floors, 'cpu_us_per_datagram'):.2f} | "
+            f"{median_of(colls, 'cpu_us_per_datagram'):.2f} | {median_of(colls, 'reader_cpu_us_per_datagram'):.2f} | "
+            f"{ratio:.2f}x | {lost_f} / {lost_c} | {stored} | "
+            f"{median_of(floors, 'received_per_s'):,.0f} / {median_of(colls, 'received_per_s'):,.0f} | "
+            f"{statistics.median(f['receiver']['rss_kb'] for f in floors) / 1024:.1f} / "
+            f"{statistics.median(c['receiver']['rss_kb'] for c in colls) / 1024:.1f} | "
+            f"{median_of(colls, 'memo_hit_rate') * 100:.1f}% |")
     return "\n".join(lines) + "\n"
 
 

@@ -4,11 +4,16 @@
 // receive queue gives EAGAIN and the report is lost, so EAGAIN is counted as lost here.
 //
 //   tlsrpt_load --socket PATH --dir FIXTURES [--senders 4] [--rate 5000] [--seconds 10]
+//               [--domains N]
 //
 // --rate is datagrams/s over all senders (0: as fast as possible); the senders are forked
 // processes that each pace their share in 1 ms steps. The datagrams are the pf311-*.dgram
-// files of --dir (real Postfix 3.11 datagrams), in turn. Prints one JSON object: sent,
-// lost (EAGAIN), errors, seconds, rate achieved, and the senders' CPU seconds.
+// files of --dir (real Postfix 3.11 datagrams), in turn. --domains N (N >= 1) sends each
+// capture for N different domains instead (its domain D becomes n<i>.D everywhere in it),
+// so that the same bytes come back only every 16 x N datagrams: a stream without the
+// repeats of real traffic, which the collector's memo of recent datagrams cannot shorten.
+// Prints one JSON object: sent, lost (EAGAIN), errors, seconds, rate achieved, and the
+// senders' CPU seconds.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -36,6 +41,7 @@ struct Options {
   int senders = 4;
   double rate = 5000;
   double seconds = 10;
+  long domains = 0;  // 0: the captures as they are
 };
 
 struct Counts {
@@ -67,11 +73,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--senders") o.senders = std::atoi(v.c_str());
     else if (a == "--rate") o.rate = std::atof(v.c_str());
     else if (a == "--seconds") o.seconds = std::atof(v.c_str());
+    else if (a == "--domains") o.domains = std::atol(v.c_str());
     else usage(("unknown option " + a).c_str());
   }
   if (o.socket.empty() || o.dir.empty()) usage("--socket and --dir are required");
   if (o.socket.size() >= sizeof(sockaddr_un{}.sun_path)) usage("socket path too long");
-  if (o.senders < 1 || o.senders > 256 || o.rate < 0 || o.seconds <= 0) usage("bad numbers");
+  if (o.senders < 1 || o.senders > 256 || o.rate < 0 || o.seconds <= 0 || o.domains < 0 || o.domains > 100'000) {
+    usage("bad numbers");
+  }
   return o;
 }
 
@@ -86,6 +95,32 @@ std::vector<std::string> loadDatagrams(const std::string& dir) {
     out.push_back(bytes.str());
   }
   if (out.empty()) usage("no pf311-*.dgram files in --dir");
+  return out;
+}
+
+// Every capture once per domain n<i>.D, i < count, domain after domain: all occurrences of
+// the capture's "d" value D are renamed (the record's rua, policy-domain, policy lines, MX).
+std::vector<std::string> renamedDatagrams(const std::vector<std::string>& captures, long count) {
+  std::vector<std::string> out;
+  for (long i = 0; i < count; ++i) {
+    for (const auto& capture : captures) {
+      const std::string marker = "\"d\": \"";
+      const auto from = capture.find(marker);
+      if (from == std::string::npos) usage("a capture without \"d\"");
+      const auto begin = from + marker.size();
+      const std::string domain = capture.substr(begin, capture.find('"', begin) - begin);
+      const std::string renamed = "n" + std::to_string(i) + "." + domain;
+      std::string bytes;
+      for (std::size_t pos = 0;;) {
+        const auto at = capture.find(domain, pos);
+        bytes += capture.substr(pos, at - pos);
+        if (at == std::string::npos) break;
+        bytes += renamed;
+        pos = at + domain.size();
+      }
+      out.push_back(std::move(bytes));
+    }
+  }
   return out;
 }
 
@@ -115,7 +150,8 @@ Counts runSender(const Options& o, const std::vector<std::string>& datagrams, in
   const double share = o.rate / o.senders;  // datagrams/s of this sender (0: unpaced)
   const std::int64_t start = nowNs();
   const std::int64_t end = start + static_cast<std::int64_t>(o.seconds * 1e9);
-  std::size_t next = static_cast<std::size_t>(index);  // senders start at different datagrams
+  // Senders start at different datagrams, far apart when they are many.
+  std::size_t next = static_cast<std::size_t>(index) * (datagrams.size() / static_cast<std::size_t>(o.senders) + 1);
   std::uint64_t attempts = 0;
   for (std::int64_t now = start; now < end; now = nowNs()) {
     const auto due = share > 0 ? static_cast<std::uint64_t>(share * static_cast<double>(now - start) / 1e9)
@@ -141,7 +177,8 @@ double cpuSeconds(const rusage& u) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const auto datagrams = loadDatagrams(o.dir);
+  const auto captures = loadDatagrams(o.dir);
+  const auto datagrams = o.domains > 0 ? renamedDatagrams(captures, o.domains) : captures;
   std::vector<int> reads;
   std::vector<pid_t> pids;
   const std::int64_t start = nowNs();

@@ -189,6 +189,8 @@ int runCollector(const Options& o) {
   const long rss_kb = residentKb();
   const double reader_cpu = std::chrono::duration<double>((*collector)->readerCpuTime()).count();
   (*collector)->stop();
+  const auto memo_hits = (*collector)->memoHits();
+  const auto memo_misses = (*collector)->memoMisses();
   auto final_commit = committer.stop();
   const double cpu = processCpu() - cpu0;
   std::uint64_t stored = 0;
@@ -201,13 +203,15 @@ int runCollector(const Options& o) {
   }
   std::printf("{\"mode\": \"collector\", \"received\": %llu, \"accepted\": %llu, \"rejected\": %llu, "
               "\"stored_sessions\": %llu, \"commits\": %llu, \"commit_failures\": %llu, \"final_commit_ok\": %s, "
-              "\"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f, \"rss_kb\": %ld}\n",
+              "\"memo_hits\": %llu, \"memo_misses\": %llu, \"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f, "
+              "\"rss_kb\": %ld}\n",
               static_cast<unsigned long long>(stats.received.load()),
               static_cast<unsigned long long>(stats.accepted.load()),
               static_cast<unsigned long long>(stats.rejected_invalid.load() + stats.rejected_too_large.load() +
                                               stats.rejected_truncated.load()),
               static_cast<unsigned long long>(stored), static_cast<unsigned long long>(stats.commits.load()),
-              static_cast<unsigned long long>(stats.commit_failures.load()), final_commit ? "true" : "false", cpu,
+              static_cast<unsigned long long>(stats.commit_failures.load()), final_commit ? "true" : "false",
+              static_cast<unsigned long long>(memo_hits), static_cast<unsigned long long>(memo_misses), cpu,
               reader_cpu, rss_kb);
   return 0;
 }

@@ -206,7 +206,7 @@ const KeySpec Keys[] = {
     {.name = "tlsrpt_datagram_batch", .type = KeyType::Int, .default_value = "32", .reloadable = false,
      .help = "datagrams received per recvmmsg call",
      .field = settingsField<&S::tlsrpt, &TlsRpt::datagram_batch>(), .min = 1, .max = 1024},
-    {.name = "tlsrpt_read_delay", .type = KeyType::Duration, .default_value = "1ms", .reloadable = false,
+    {.name = "tlsrpt_read_delay", .type = KeyType::Duration, .default_value = "2ms", .reloadable = false,
      .help = "while datagrams keep coming, read them once per this delay (0 = at once); used only when "
              "net.unix.max_dgram_qlen is at least 1024",
      .field = settingsField<&S::tlsrpt, &TlsRpt::read_delay>(), .min = 0, .max = 10, .allow_ms = true},

@@ -13,7 +13,6 @@
 
 #include "common/log.hpp"
 #include "tlsrpt/datagram.hpp"
-#include "tlsrpt/datagram_sessions.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
@@ -77,7 +76,8 @@ DatagramCollector::DatagramCollector(net::UnixDatagramSocket socket, int wake_fd
       stats_(stats),
       clock_(clock),
       coalesce_(coalesce) {
-  parsed_.reserve(options.batch);
+  fresh_.reserve(options.batch);  // never reallocated: pending_ points into it
+  pending_.reserve(options.batch);
 }
 
 DatagramCollector::~DatagramCollector() {
@@ -152,31 +152,44 @@ std::size_t DatagramCollector::drainOnce() {
 
 void DatagramCollector::process(std::size_t received) {
   stats_.received.fetch_add(received, std::memory_order_relaxed);
+  // Remembered parses are counted from the memo, fresh ones from fresh_ (reserved for a
+  // whole batch, so the pointers stay valid); the fresh ones are remembered after counting,
+  // which may replace entries that pending_ points to.
   for (std::size_t i = 0; i < received; ++i) {
     if (batch_.truncated(i)) {
       bump(stats_.rejected_truncated);
       noteRejected(fmt::format("datagram larger than {} bytes", MaxDatagramBytes));
       continue;
     }
-    auto datagram = parseDatagram(batch_.datagram(i));
-    if (!datagram) {
-      bump(datagram.error().code == ErrorCode::TooLarge ? stats_.rejected_too_large : stats_.rejected_invalid);
-      noteRejected(datagram.error().detail);
-      continue;
+    const std::string_view bytes = batch_.datagram(i);
+    const std::uint64_t hash = DatagramMemo::hashBytes(bytes);
+    const ParsedDatagram* parsed = memo_.find(hash, bytes);
+    if (parsed == nullptr) {
+      auto datagram = parseDatagram(bytes);
+      if (!datagram) {
+        bump(datagram.error().code == ErrorCode::TooLarge ? stats_.rejected_too_large : stats_.rejected_invalid);
+        noteRejected(datagram.error().detail);
+        continue;
+      }
+      const DatagramWarnings warnings = datagram->warnings;
+      fresh_.push_back(Fresh{i, hash, ParsedDatagram{sessionsOf(std::move(*datagram)), warnings}});
+      parsed = &fresh_.back().parsed;
     }
-    const DatagramWarnings& w = datagram->warnings;
+    const DatagramWarnings& w = parsed->warnings;
     bump(stats_.warned_count_mismatch, w.failure_count_mismatch);
     bump(stats_.warned_utf8_replaced, w.invalid_utf8_replaced);
     bump(stats_.warned_unknown_members, w.unknown_members_skipped);
     bump(stats_.warned_details_on_success, w.details_on_success);
     if (w.failure_count_mismatch) ++mismatches_unlogged_;
-    parsed_.push_back(sessionsOf(std::move(*datagram)));
+    pending_.push_back(&parsed->sessions);
   }
-  if (!parsed_.empty()) {
-    aggregate_.addDatagrams(parsed_);
-    stats_.accepted.fetch_add(parsed_.size(), std::memory_order_relaxed);
-    parsed_.clear();
+  if (!pending_.empty()) {
+    aggregate_.addDatagrams(pending_);
+    stats_.accepted.fetch_add(pending_.size(), std::memory_order_relaxed);
+    pending_.clear();
   }
+  for (auto& f : fresh_) memo_.remember(f.hash, batch_.datagram(f.index), std::move(f.parsed));
+  fresh_.clear();
   if (rejected_unlogged_ > 0 || mismatches_unlogged_ > 0) {
     const UnixSeconds now = clock_.now();
     if (last_log_ == 0 || now - last_log_ >= RejectLogInterval) {

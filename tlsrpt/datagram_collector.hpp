@@ -1,7 +1,8 @@
 // DatagramCollector: mtastsd's drop-in for the socket of Postfix's smtp_tlsrpt_socket_name.
 // Owns a unix datagram socket and one reader thread that blocks in poll(), drains the queue
-// with recvmmsg in batches, parses each datagram (tlsrpt/datagram.hpp), maps it to sessions
-// and adds a batch at a time to the DayAggregate. The thread never waits on the disk or on a
+// with recvmmsg in batches, parses each datagram (tlsrpt/datagram.hpp) unless the same bytes
+// were parsed recently (tlsrpt/datagram_memo.hpp), maps it to sessions and adds a batch at a
+// time to the DayAggregate. The thread never waits on the disk or on a
 // lock held across I/O (the committer thread writes LMDB). Bad datagrams are counted per
 // reason in CollectorStats and logged at most once a minute; nothing stops the reader.
 #pragma once
@@ -19,6 +20,7 @@
 #include "net/c_handles.hpp"
 #include "net/unix_datagram_socket.hpp"
 #include "tlsrpt/collector_stats.hpp"
+#include "tlsrpt/datagram_memo.hpp"
 #include "tlsrpt/day_aggregate.hpp"
 
 namespace mtasts::tlsrpt {
@@ -37,10 +39,11 @@ struct DatagramCollectorOptions {
   // After a wake-up the reader waits this long before draining, and keeps draining once per
   // delay while datagrams keep coming (back to poll() when a drain finds none), so that one
   // wake-up, the larger part of the cost at low rates, serves a batch instead of a datagram.
-  // Used only when max_dgram_qlen >= RecommendedMaxDgramQlen: at 1 ms the queue then
-  // overflows only past a million datagrams/s; with the kernel default of 10 it would at
-  // 10,000/s, so the reader does not wait then.
-  std::chrono::microseconds coalesce{1'000};
+  // Used only when max_dgram_qlen >= RecommendedMaxDgramQlen: at 2 ms the queue then
+  // overflows only past 500,000 datagrams/s; with the kernel default of 10 it would at
+  // 5,000/s, so the reader does not wait then. 2 ms rather than 1 ms: 20-25% less CPU per
+  // datagram at 5,000/s, nothing lost up to 80,000/s (BENCHMARKS.md).
+  std::chrono::microseconds coalesce{2'000};
 };
 
 class DatagramCollector {
@@ -67,6 +70,9 @@ class DatagramCollector {
   const std::string& path() const { return socket_.path(); }
   // CPU time the reader thread has used so far (benchmarks); zero before start().
   std::chrono::nanoseconds readerCpuTime() const;
+  // Datagrams the memo answered and those it did not (benchmarks): read after stop().
+  std::uint64_t memoHits() const { return memo_.hits(); }
+  std::uint64_t memoMisses() const { return memo_.misses(); }
 
  private:
   DatagramCollector(net::UnixDatagramSocket socket, int wake_fd, const DatagramCollectorOptions& options,
@@ -83,7 +89,16 @@ class DatagramCollector {
   DayAggregate& aggregate_;
   CollectorStats& stats_;
   const Clock& clock_;
-  std::vector<DatagramSessions> parsed_;  // reused batch to batch (reader thread only)
+  // Reader thread only, reused batch to batch: datagrams parsed in this batch (with their
+  // index in it), what the batch adds to the aggregate, and recent parses by their bytes.
+  struct Fresh {
+    std::size_t index;
+    std::uint64_t hash;
+    ParsedDatagram parsed;
+  };
+  std::vector<Fresh> fresh_;
+  std::vector<const DatagramSessions*> pending_;
+  DatagramMemo memo_;
   // Rejections since the last log line (reader thread only).
   std::uint64_t rejected_unlogged_ = 0;
   std::uint64_t mismatches_unlogged_ = 0;

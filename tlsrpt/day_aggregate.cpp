@@ -100,20 +100,27 @@ std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limit
 DayAggregate::DayAggregate(const Clock& clock, DayLimits limits, CollectorStats& stats)
     : clock_(clock), limits_(limits), stats_(stats) {}
 
-void DayAggregate::addDatagrams(std::span<DatagramSessions> batch) {
+void DayAggregate::addDatagrams(std::span<const DatagramSessions* const> batch) {
   const UtcDay day = utcDayOf(clock_.now());
   Notes notes;
   {
     std::lock_guard lock(mutex_);
     pruneLocked(day);
-    for (auto& datagram : batch) {
-      for (auto& session : datagram.sessions) {
-        countLocked(day, datagram.report_domain, datagram.tlsrpt_record, session.policy, session.failed,
+    for (const DatagramSessions* datagram : batch) {
+      for (const auto& session : datagram->sessions) {
+        countLocked(day, datagram->report_domain, datagram->tlsrpt_record, session.policy, session.failed,
                     session.failure_details, SessionSource::Datagram, notes);
       }
     }
   }
   emit(notes);
+}
+
+void DayAggregate::addDatagrams(std::span<const DatagramSessions> batch) {
+  std::vector<const DatagramSessions*> pointers;
+  pointers.reserve(batch.size());
+  for (const auto& datagram : batch) pointers.push_back(&datagram);
+  addDatagrams(std::span<const DatagramSessions* const>(pointers));
 }
 
 Result<void> DayAggregate::addOwnFailure(std::string_view domain, TlsRptResultType result, std::string_view reason) {
@@ -150,8 +157,8 @@ void DayAggregate::addSessions(SessionSource source, std::string_view report_dom
     std::lock_guard lock(mutex_);
     pruneLocked(day);
     for (const auto& session : sessions) {
-      PolicyDescriptor policy = session.policy;
-      countLocked(day, report_domain, tlsrpt_record, policy, session.failed, session.failure_details, source, notes);
+      countLocked(day, report_domain, tlsrpt_record, session.policy, session.failed, session.failure_details, source,
+                  notes);
     }
   }
   emit(notes);
@@ -247,8 +254,8 @@ DayAggregate::DomainState* DayAggregate::admitLocked(UtcDay day, std::string_vie
   return &domains.emplace(std::string(domain), DomainState{}).first->second;
 }
 
-void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_view record, PolicyDescriptor& policy,
-                               bool failed, const std::vector<FailureDetail>& rows, SessionSource source,
+void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_view record,
+                               const PolicyDescriptor& policy, bool failed, const std::vector<FailureDetail>& rows, SessionSource source,
                                Notes& notes) {
   DomainState* state = admitLocked(day, domain, notes);
   if (state == nullptr) return;
@@ -279,7 +286,7 @@ void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_
     entry->day = day;
     entry->domain = std::string(domain);
     entry->tlsrpt_record = std::string(record);
-    entry->counts.policy = std::move(policy);
+    entry->counts.policy = policy;
   }
   const std::uint64_t overflowed = countSession(*entry, failed, rows, source, limits_.max_detail_rows);
   stats_.sessions[static_cast<std::size_t>(source)].fetch_add(1, std::memory_order_relaxed);

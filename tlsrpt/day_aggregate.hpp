@@ -56,9 +56,11 @@ class DayAggregate {
   DayAggregate(const DayAggregate&) = delete;
   DayAggregate& operator=(const DayAggregate&) = delete;
 
-  // The sessions of a batch of datagrams, counted under today's day; their strings are moved
-  // from. Reader thread.
-  void addDatagrams(std::span<DatagramSessions> batch);
+  // The sessions of a batch of datagrams, counted under today's day (one lock for the batch);
+  // copied only where they make a new entry. Reader thread. The second form is for a
+  // contiguous batch; the reader's batch mixes fresh parses and remembered ones.
+  void addDatagrams(std::span<const DatagramSessions* const> batch);
+  void addDatagrams(std::span<const DatagramSessions> batch);
 
   // A lookup answered without a policy because the fetch failed while nothing valid was
   // cached: one failure session of policy type sts for `domain` (A-label, as the lookup
@@ -77,7 +79,7 @@ class DayAggregate {
   // after downtime lands in the right day; 0 = now), and the position set in the SAME
   // critical section, so a commit takes either both or neither: a restart from the stored
   // position neither loses nor repeats a counted session. InvalidInput (nothing counted) for
-  // a position setPosition() would refuse. Any thread; strings are moved from.
+  // a position setPosition() would refuse. Any thread.
   struct SourcedSession {
     UnixSeconds at = 0;
     std::string report_domain;  // whose report: the policy domain Postfix reports for
@@ -121,8 +123,9 @@ class DayAggregate {
     std::string dropped_example;
   };
 
-  // mutex_ held. Counts one session; `policy` is moved from when a new entry is made.
-  void countLocked(UtcDay day, std::string_view domain, std::string_view record, PolicyDescriptor& policy, bool failed,
+  // mutex_ held. Counts one session; `policy` is copied when a new entry is made.
+  void countLocked(UtcDay day, std::string_view domain, std::string_view record, const PolicyDescriptor& policy,
+                   bool failed,
                    const std::vector<FailureDetail>& rows, SessionSource source, Notes& notes);
   void setPositionLocked(std::string name, std::string bytes);
   DomainState* admitLocked(UtcDay day, std::string_view domain, Notes& notes);

@@ -32,7 +32,7 @@ TEST_CASE("the tlsrpt keys default to collection off, with the documented bounds
   CHECK(s.tlsrpt.max_domains_per_day == 20000);
   CHECK(s.tlsrpt.max_policies_per_domain == 32);
   CHECK(s.tlsrpt.datagram_batch == 32);
-  CHECK(s.tlsrpt.read_delay == 1ms);
+  CHECK(s.tlsrpt.read_delay == 2ms);
   CHECK(s.tlsrpt.maillog.empty());
   CHECK(s.tlsrpt.relayhost.empty());
   CHECK(s.tlsrpt.maillog_max_line == 16384);
@@ -88,7 +88,7 @@ TEST_CASE("tlsrpt values are checked: socket path, mail-log source, relayhost, b
 
 TEST_CASE("the tlsrpt section becomes the collection's options") {
   std::vector<std::string> errors;
-  auto s = parse({"tlsrpt_socket=/run/t.sock", "tlsrpt_socket_group=mail", "tlsrpt_read_delay=2ms",
+  auto s = parse({"tlsrpt_socket=/run/t.sock", "tlsrpt_socket_group=mail", "tlsrpt_read_delay=3ms",
                   "tlsrpt_datagram_batch=64", "tlsrpt_maillog=journal", "tlsrpt_relayhost=[relay.example]:25",
                   "tlsrpt_commit_interval=250ms", "tlsrpt_keep_days=3", "tlsrpt_maillog_rotate_wait=30s",
                   "tlsrpt_max_domains_per_day=5"},
@@ -99,7 +99,7 @@ TEST_CASE("the tlsrpt section becomes the collection's options") {
   CHECK(o.datagrams->path == "/run/t.sock");
   CHECK(o.datagrams->permissions.mode == 0660);
   CHECK(o.datagrams->permissions.group == "mail");
-  CHECK(o.datagrams->coalesce == 2000us);
+  CHECK(o.datagrams->coalesce == 3000us);
   CHECK(o.datagrams->batch == 64);
   CHECK(o.maillog == "journal");
   CHECK(o.maillog_collector.pump.sessions.relayhost == "[relay.example]:25");

@@ -271,7 +271,7 @@ TEST_CASE("opening warns about a low max_dgram_qlen and refuses a bad batch size
   options.coalesce = MaxCoalesce + std::chrono::microseconds{1};
   CHECK_FALSE(DatagramCollector::open(options, rig.aggregate, rig.stats, rig.clock));
   // The reader waits only when the kernel queue is long enough to hold what arrives meanwhile.
-  CHECK(log.matching(spdlog::level::info, {"socket ready", *qlen >= RecommendedMaxDgramQlen ? "coalesce_us=1000" : "coalesce_us=0"})
+  CHECK(log.matching(spdlog::level::info, {"socket ready", *qlen >= RecommendedMaxDgramQlen ? "coalesce_us=2000" : "coalesce_us=0"})
             .size() == 1);
 }
 
@@ -293,4 +293,32 @@ TEST_CASE("the receive buffers cost resident memory only for the bytes written")
   for (int i = 0; i < 8; ++i) REQUIRE(sendLikeLibtlsrpt(rig.collector->path(), good) == 0);
   rig.collector->drainOnce();
   CHECK(residentKb() - before < 2048);
+}
+
+TEST_CASE("a datagram received again is counted from the memo, warnings included; rejected ones are parsed again") {
+  TempDir dir;
+  Rig rig(dir.path());
+  const std::string name = "libtlsrpt-invalid-utf8.dgram";
+  const std::string bytes = fixtureBytes(name);
+  REQUIRE(sendLikeLibtlsrpt(rig.collector->path(), bytes) == 0);
+  CHECK(rig.collector->drainOnce() == 1);
+  CHECK(rig.collector->memoHits() == 0);
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(sendLikeLibtlsrpt(rig.collector->path(), bytes) == 0);
+    REQUIRE(sendLikeLibtlsrpt(rig.collector->path(), "{\"dpv\": \"1\"") == 0);
+  }
+  CHECK(rig.collector->drainOnce() == 4);
+  CHECK(rig.collector->memoHits() == 2);
+  CHECK(rig.stats.warned_utf8_replaced.load() == 3);
+  CHECK(rig.stats.rejected_invalid.load() == 2);
+  CHECK(rig.stats.accepted.load() == 3);
+
+  CollectorStats expected_stats;
+  DayAggregate expected(rig.clock, DayLimits{}, expected_stats);
+  std::vector<DatagramSessions> batch(3, fixtureSessions(name));
+  expected.addDatagrams(batch);
+  const auto got = rig.aggregate.takeDelta().entries;
+  const auto want = expected.takeDelta().entries;
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(entryDiff(got[i], want[i]) == "");
 }
