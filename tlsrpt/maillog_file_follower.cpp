@@ -119,7 +119,6 @@ void MaillogFileFollower::clearWakeup() {
 
 ReadOutcome MaillogFileFollower::read(MaillogVisitor& visitor, std::size_t max_entries, UnixSeconds now) {
   if (mode_ == Mode::Waiting && !switchToPath(false)) return ReadOutcome::Idle;
-  verified_ = false;
   read_failed_ = false;
   std::size_t n = 0;
   int transitions = 0;  // file changes handled in this call: bounded, so is the call
@@ -139,18 +138,18 @@ ReadOutcome MaillogFileFollower::read(MaillogVisitor& visitor, std::size_t max_e
 
 bool MaillogFileFollower::fill() {
   if (!file_) return false;
-  // Once per read() call, before reading on: the bytes we hold must still be the file's
-  // (copytruncate followed by new lines past our offset would otherwise read as ours).
-  if (!verified_) {
-    verified_ = true;
-    if (mode_ == Mode::Following && contentMoved()) {
-      onTruncated();
-      return true;
-    }
-  }
   char* at = buffer_.writePtr();
   for (;;) {
     const ssize_t r = ::pread(file_->fd(), at, buffer_.writeSpace(), static_cast<off_t>(buffer_.readOffset()));
+    // After every read, the bytes we hold before the offset must still be the file's: a
+    // copytruncate followed by new lines up to or past our offset would otherwise read as
+    // ours (or as nothing new), however long this thread was away. Checked after the read, so
+    // that a truncation between the check and the read cannot slip through; one 256-byte
+    // pread per read(2).
+    if (r >= 0 && mode_ == Mode::Following && contentMoved()) {
+      onTruncated();
+      return true;
+    }
     if (r > 0) {
       const std::uint64_t off = buffer_.readOffset();
       if (off < Tail && off == head_.size()) head_.append(at, std::min<std::size_t>(static_cast<std::size_t>(r), Tail - off));

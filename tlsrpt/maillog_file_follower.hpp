@@ -1,8 +1,9 @@
 // MaillogFileFollower: a MaillogSource that follows one log file like `tail -F`: complete lines
 // only, rotation by rename + create (the renamed file is finished through the still-open
 // descriptor, then the new file is read from 0), by copytruncate (the copy is found and
-// finished from the old offset when it is still beside the file, then the file from 0), and
-// a file that does not exist yet (waited for). Wakeups from inotify (the file: IN_MODIFY,
+// finished from the old offset when it is still beside the file, then the file from 0; seen
+// after every read by the bytes before the offset, also when new lines already reach past
+// it), and a file that does not exist yet (waited for). Wakeups from inotify (the file: IN_MODIFY,
 // IN_MOVE_SELF, IN_DELETE_SELF, IN_ATTRIB; its directory: IN_CREATE, IN_MOVED_TO/FROM,
 // IN_DELETE); the caller also polls. One thread; errors logged, counted, retried.
 #pragma once
@@ -64,7 +65,6 @@ class MaillogFileFollower final : public MaillogSource {
   bool finish_is_copy_ = false;
   bool after_finish_at_end_ = false;   // the resume plan's start for the file after `finish`
   UnixSeconds rotated_at_ = 0;
-  bool verified_ = false;              // contentMoved() checked in this read() call
   bool read_failed_ = false;           // a pread failed in this read() call
   std::string head_;                   // the current file's first bytes, for position()
   std::optional<FilePosition> last_position_;  // position() while waiting for the path
