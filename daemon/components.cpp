@@ -14,7 +14,7 @@ namespace mtasts::daemon {
 void addComponents(Runtime& runtime, const Settings& settings) {
   auto& policy = runtime.add(std::make_unique<PolicyComponent>(runtime, settings.policy, settings.dane));
   runtime.add(std::make_unique<ServerComponent>(runtime, settings.server, policy));
-  runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt, settings.policy.strict_testing));
+  runtime.add(std::make_unique<TlsRptComponent>(runtime, settings.tlsrpt, verdictRules(settings)));
   runtime.add(std::make_unique<ReportComponent>(runtime, settings.tlsrpt));
   runtime.add(std::make_unique<MetricsComponent>(runtime, settings.metrics));  // last: sees every store
 }

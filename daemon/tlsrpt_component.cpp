@@ -17,7 +17,14 @@ UnixSeconds seconds(Ms ms) { return std::chrono::duration_cast<std::chrono::seco
 
 }  // namespace
 
-tlsrpt::CollectionOptions collectionOptions(const TlsRptSettings& s, bool strict_testing) {
+tlsrpt::VerdictRules verdictRules(const Settings& settings) {
+  // dane = auto decides as in the policy engine (policyServiceOptions): without DNSSEC
+  // support the checks never run, no DANE state is cached, and the rule has nothing to apply.
+  return tlsrpt::VerdictRules{settings.policy.strict_testing, settings.dane.dane == DaneMode::Auto,
+                              settings.dane.dane_without_sts};
+}
+
+tlsrpt::CollectionOptions collectionOptions(const TlsRptSettings& s, const tlsrpt::VerdictRules& rules) {
   tlsrpt::CollectionOptions o;
   o.limits.max_detail_rows = s.max_detail_rows;
   o.limits.max_domains_per_day = s.max_domains_per_day;
@@ -40,15 +47,15 @@ tlsrpt::CollectionOptions collectionOptions(const TlsRptSettings& s, bool strict
   o.maillog_collector.pump.batch_interval = seconds(s.maillog_batch_interval);
   o.maillog_collector.pump.quiescent_wait = seconds(s.maillog_quiescent_wait);
   o.maillog_collector.pump.sessions.relayhost = s.relayhost;
-  o.strict_testing = strict_testing;
+  o.verdict_rules = rules;
   return o;
 }
 
-TlsRptComponent::TlsRptComponent(Runtime& runtime, const TlsRptSettings& settings, bool strict_testing)
+TlsRptComponent::TlsRptComponent(Runtime& runtime, const TlsRptSettings& settings, const tlsrpt::VerdictRules& rules)
     : runtime_(runtime),
       settings_(settings),
       collection_(std::make_unique<tlsrpt::TlsRptCollection>(runtime.clock(),
-                                                              collectionOptions(settings, strict_testing))) {}
+                                                              collectionOptions(settings, rules))) {}
 
 TlsRptComponent::~TlsRptComponent() {
   metrics_.reset();      // its callbacks read the collection
@@ -82,7 +89,7 @@ Result<void> TlsRptComponent::start() {
 
 void TlsRptComponent::reload(const Settings& settings) {
   // Every tlsrpt_* key needs a restart; what "the policy in force" means follows the engine.
-  collection_->setStrictTesting(settings.policy.strict_testing);
+  collection_->setVerdictRules(verdictRules(settings));
 }
 
 void TlsRptComponent::drain(std::function<void()> done) {

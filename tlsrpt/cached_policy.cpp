@@ -58,22 +58,24 @@ std::vector<std::string> policyStrings(const sts::Policy& policy) {
 }
 
 PolicyDescriptor policyInForce(std::string_view domain, const cache::PolicyRecord* record, UnixSeconds now,
-                               bool strict_testing) {
-  if (record == nullptr || record->kind != cache::EntryKind::Policy || now >= record->expires_at ||
-      record->policy.mx.empty()) {
-    return noPolicyFound(domain);
-  }
-  // The engine's own rule (the verdict the socketmap gave): enforce, or testing under strict_testing.
-  if (!policy::policyIsEnforced(record->policy, strict_testing)) return noPolicyFound(domain);
+                               const VerdictRules& rules) {
+  if (record == nullptr || now >= record->expires_at) return noPolicyFound(domain);
+  // The engine's own rule (the verdict the socketmap gave): enforce, or testing under
+  // strict_testing; then DANE where it applies (RFC 8461 2).
+  const bool sts = record->kind == cache::EntryKind::Policy && !record->policy.mx.empty() &&
+                   policy::policyIsEnforced(record->policy, rules.strict_testing);
+  using Kind = postfix::PolicyAnswer::Kind;
+  const Kind kind = rules.dane ? policy::daneVerdict(record->dane.state, sts, rules.dane_without_sts)
+                               : (sts ? Kind::Enforce : Kind::NoPolicy);
   PolicyDescriptor d;
-  if (policy::daneApplies(record->dane.state)) {
-    // The socketmap answered dane-only (DANE before MTA-STS, RFC 8461 2): Postfix did DANE,
-    // so the session is under the domain's TLSA policy. The cache keeps the DANE state, not
-    // the TLSA records, so the report names the policy without policy-string.
+  if (kind == Kind::DaneOnly || kind == Kind::Dane) {
+    // Postfix did DANE, so the session is under the domain's TLSA policy. The cache keeps the
+    // DANE state, not the TLSA records, so the report names the policy without policy-string.
     d.type = PolicyType::Tlsa;
     d.domain.assign(domain);
     return d;
   }
+  if (kind != Kind::Enforce) return noPolicyFound(domain);
   d.type = PolicyType::Sts;
   d.domain.assign(domain);
   d.strings = policyStrings(record->policy);
@@ -82,10 +84,10 @@ PolicyDescriptor policyInForce(std::string_view domain, const cache::PolicyRecor
 }
 
 Result<std::unique_ptr<CachedPolicyReader>> CachedPolicyReader::attach(std::shared_ptr<cache::LmdbEnv> env,
-                                                                       const Clock& clock, bool strict_testing) {
+                                                                       const Clock& clock, const VerdictRules& rules) {
   auto store = cache::LmdbPolicyStore::attach(std::move(env));
   if (!store) return Unexpected{std::move(store).error()};
-  return std::unique_ptr<CachedPolicyReader>(new CachedPolicyReader(std::move(*store), clock, strict_testing));
+  return std::unique_ptr<CachedPolicyReader>(new CachedPolicyReader(std::move(*store), clock, rules));
 }
 
 PolicyDescriptor CachedPolicyReader::policyFor(std::string_view domain) {
@@ -103,8 +105,7 @@ PolicyDescriptor CachedPolicyReader::policyFor(std::string_view domain) {
     }
     return noPolicyFound(key.domain());
   }
-  return policyInForce(key.domain(), *found ? &scratch_ : nullptr, now,
-                       strict_testing_.load(std::memory_order_relaxed));
+  return policyInForce(key.domain(), *found ? &scratch_ : nullptr, now, unpack(rules_.load(std::memory_order_relaxed)));
 }
 
 }  // namespace mtasts::tlsrpt

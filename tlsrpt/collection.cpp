@@ -91,7 +91,7 @@ Result<void> TlsRptCollection::start(std::shared_ptr<cache::LmdbEnv> env) {
 // runs. Its policy hook reads the cache through a store of its own (one per thread).
 Result<void> TlsRptCollection::startMaillog(const std::shared_ptr<cache::LmdbEnv>& env) {
   if (options_.maillog.empty()) return {};
-  auto reader = CachedPolicyReader::attach(env, clock_, options_.strict_testing);
+  auto reader = CachedPolicyReader::attach(env, clock_, options_.verdict_rules);
   if (!reader) return fail(reader.error().code, "policy cache for the mail log: " + reader.error().detail);
   policies_ = std::move(*reader);
   std::unique_ptr<MaillogSource> source;
@@ -135,9 +135,9 @@ Result<void> TlsRptCollection::flush() {
   return committer_->commitOnce();  // own failures of lookups that ended after the stop
 }
 
-void TlsRptCollection::setStrictTesting(bool on) {
-  options_.strict_testing = on;
-  if (policies_) policies_->setStrictTesting(on);
+void TlsRptCollection::setVerdictRules(const VerdictRules& rules) {
+  options_.verdict_rules = rules;
+  if (policies_) policies_->setRules(rules);
 }
 
 void TlsRptCollection::lookupAnswered(const policy::LookupEvent& event) noexcept {

@@ -45,7 +45,7 @@ struct CollectionOptions {
   MaillogFileOptions file;
   MaillogJournalOptions journal;
   MaillogCollectorOptions maillog_collector;  // its pump.sessions.policy_for is set here
-  bool strict_testing = false;               // the policy engine's: what "in force" means
+  VerdictRules verdict_rules;                 // the policy engine's: what "in force" means
 };
 
 class TlsRptCollection final : public policy::PolicyEvents {
@@ -68,7 +68,7 @@ class TlsRptCollection final : public policy::PolicyEvents {
   // A commit now. After stopSources(): the final commit, and the committer thread ends.
   Result<void> flush();
 
-  void setStrictTesting(bool on);
+  void setVerdictRules(const VerdictRules& rules);
 
   // Own failures (loop thread): a lookup answered without a policy because the fetch failed
   // while nothing valid was cached is one sts failure session of that domain.

@@ -91,10 +91,10 @@ TEST_CASE("the tlsrpt section becomes the collection's options") {
   auto s = parse({"tlsrpt_socket=/run/t.sock", "tlsrpt_socket_group=mail", "tlsrpt_read_delay=3ms",
                   "tlsrpt_datagram_batch=64", "tlsrpt_maillog=journal", "tlsrpt_relayhost=[relay.example]:25",
                   "tlsrpt_commit_interval=250ms", "tlsrpt_keep_days=3", "tlsrpt_maillog_rotate_wait=30s",
-                  "tlsrpt_max_domains_per_day=5"},
+                  "tlsrpt_max_domains_per_day=5", "strict_testing=yes", "dane_without_sts=yes"},
                  errors);
   REQUIRE(s);
-  const tlsrpt::CollectionOptions o = collectionOptions(s->tlsrpt, true);
+  const tlsrpt::CollectionOptions o = collectionOptions(s->tlsrpt, verdictRules(*s));
   REQUIRE(o.datagrams.has_value());
   CHECK(o.datagrams->path == "/run/t.sock");
   CHECK(o.datagrams->permissions.mode == 0660);
@@ -107,8 +107,9 @@ TEST_CASE("the tlsrpt section becomes the collection's options") {
   CHECK(o.committer.keep_days == 3);
   CHECK(o.file.rotate_wait == 30);
   CHECK(o.limits.max_domains_per_day == 5);
-  CHECK(o.strict_testing);
-  CHECK_FALSE(collectionOptions(defaultSettings().tlsrpt, false).datagrams.has_value());
+  CHECK(o.verdict_rules == tlsrpt::VerdictRules{true, true, true});  // dane = auto by default
+  CHECK(verdictRules(defaultSettings()) == tlsrpt::VerdictRules{false, true, false});
+  CHECK_FALSE(collectionOptions(defaultSettings().tlsrpt, {}).datagrams.has_value());
 }
 
 TEST_CASE("--tlsrpt-status takes --day and --json, and --day goes with nothing else") {

@@ -1,6 +1,7 @@
 // The policy a mail-log session was under: what the socketmap answered from the cache
-// (enforce, testing only with strict_testing, valid now) with the strings Postfix 3.10+
-// would report, else no-policy-found; and the reader over a real LMDB env in a temp dir.
+// (enforce, testing only with strict_testing, valid now; tlsa where DANE applied) with the
+// strings Postfix 3.10+ would report, else no-policy-found; and the reader over a real LMDB
+// env in a temp dir.
 #include <doctest/doctest.h>
 
 #include "cache/lmdb_policy_store.hpp"
@@ -48,38 +49,49 @@ TEST_CASE("policy strings are the policy lines as Postfix 3.10+ reports what mta
   CHECK(policyStrings(p) == std::vector<std::string>{"version: STSv1", "mode: enforce", "x-empty:", "max_age: 86400"});
 }
 
-TEST_CASE("the policy in force is sts for a valid enforce policy (testing under strict_testing), tlsa where DANE came first") {
+TEST_CASE("the policy in force is the socketmap's answer: sts for a valid enforce policy (testing under strict_testing), tlsa where DANE applied") {
   struct Case {
     const char* name;
     std::optional<cache::PolicyRecord> record;
-    bool strict_testing;
+    VerdictRules rules;
     PolicyType want;
   };
   cache::PolicyRecord negative;
   negative.kind = cache::EntryKind::NoPolicy;
   negative.expires_at = Now + 3600;
+  cache::PolicyRecord negative_dane = withDane(negative, cache::DaneState::Usable);
+  cache::PolicyRecord negative_dane_expired = negative_dane;
+  negative_dane_expired.expires_at = Now;
+  const VerdictRules plain{}, strict{true, false, false}, dane{false, true, false}, dane_alone{false, true, true};
   const Case cases[] = {
-      {"enforce", policyRecord(sts::Mode::Enforce), false, PolicyType::Sts},
-      {"enforce, expired", policyRecord(sts::Mode::Enforce, Now), false, PolicyType::NoPolicyFound},
-      {"testing", policyRecord(sts::Mode::Testing), false, PolicyType::NoPolicyFound},
-      {"testing, strict_testing", policyRecord(sts::Mode::Testing), true, PolicyType::Sts},
-      {"none", policyRecord(sts::Mode::None), true, PolicyType::NoPolicyFound},
-      {"negative entry", negative, false, PolicyType::NoPolicyFound},
-      {"not cached", std::nullopt, false, PolicyType::NoPolicyFound},
-      {"enforce, DANE usable (dane-only)", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Usable),
-       false, PolicyType::Tlsa},
-      {"enforce, DANE bogus (dane-only)", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Bogus), false,
+      {"enforce", policyRecord(sts::Mode::Enforce), plain, PolicyType::Sts},
+      {"enforce, expired", policyRecord(sts::Mode::Enforce, Now), plain, PolicyType::NoPolicyFound},
+      {"testing", policyRecord(sts::Mode::Testing), plain, PolicyType::NoPolicyFound},
+      {"testing, strict_testing", policyRecord(sts::Mode::Testing), strict, PolicyType::Sts},
+      {"none", policyRecord(sts::Mode::None), strict, PolicyType::NoPolicyFound},
+      {"negative entry", negative, plain, PolicyType::NoPolicyFound},
+      {"not cached", std::nullopt, dane_alone, PolicyType::NoPolicyFound},
+      {"enforce, DANE usable (dane-only)", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Usable), dane,
        PolicyType::Tlsa},
-      {"enforce, DANE insecure", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Insecure), false,
+      {"enforce, DANE bogus (dane-only)", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Bogus), dane,
+       PolicyType::Tlsa},
+      {"enforce, DANE usable, DANE off", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Usable), plain,
        PolicyType::Sts},
-      {"enforce, secure without TLSA", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::NoTlsa), false,
+      {"enforce, DANE insecure", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::Insecure), dane,
        PolicyType::Sts},
-      {"testing, DANE usable (NOTFOUND)", withDane(policyRecord(sts::Mode::Testing), cache::DaneState::Usable),
-       false, PolicyType::NoPolicyFound},
+      {"enforce, secure without TLSA", withDane(policyRecord(sts::Mode::Enforce), cache::DaneState::NoTlsa), dane,
+       PolicyType::Sts},
+      {"testing, DANE usable (NOTFOUND)", withDane(policyRecord(sts::Mode::Testing), cache::DaneState::Usable), dane,
+       PolicyType::NoPolicyFound},
+      {"testing, DANE usable, dane_without_sts (dane)",
+       withDane(policyRecord(sts::Mode::Testing), cache::DaneState::Usable), dane_alone, PolicyType::Tlsa},
+      {"no MTA-STS, DANE usable, dane_without_sts (dane)", negative_dane, dane_alone, PolicyType::Tlsa},
+      {"no MTA-STS, DANE usable (NOTFOUND)", negative_dane, dane, PolicyType::NoPolicyFound},
+      {"no MTA-STS, DANE usable, entry expired", negative_dane_expired, dane_alone, PolicyType::NoPolicyFound},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
-    const PolicyDescriptor d = policyInForce("good.test", c.record ? &*c.record : nullptr, Now, c.strict_testing);
+    const PolicyDescriptor d = policyInForce("good.test", c.record ? &*c.record : nullptr, Now, c.rules);
     CHECK(d.type == c.want);
     CHECK(d.domain == "good.test");
     if (c.want == PolicyType::Tlsa) {
@@ -108,7 +120,7 @@ TEST_CASE("the cache reader finds a policy by the next hop as logged: any case, 
   REQUIRE((*store)->put("xn--bcher-kva.test", policyRecord(sts::Mode::Enforce)));
   REQUIRE((*store)->put("testing.test", policyRecord(sts::Mode::Testing)));
   ManualClock clock(Now);
-  auto reader = CachedPolicyReader::attach(*env, clock, false);
+  auto reader = CachedPolicyReader::attach(*env, clock, VerdictRules{});
   REQUIRE(reader);
 
   CHECK((*reader)->policyFor("Good.TEST").type == PolicyType::Sts);
@@ -119,7 +131,7 @@ TEST_CASE("the cache reader finds a policy by the next hop as logged: any case, 
   CHECK((*reader)->policyFor("other.test").type == PolicyType::NoPolicyFound);
   CHECK((*reader)->policyFor("[192.0.2.1]").type == PolicyType::NoPolicyFound);
   CHECK((*reader)->policyFor("testing.test").type == PolicyType::NoPolicyFound);
-  (*reader)->setStrictTesting(true);
+  (*reader)->setRules(VerdictRules{true, false, false});
   CHECK((*reader)->policyFor("testing.test").type == PolicyType::Sts);
   clock.advance(3600);  // the cached policies expired
   CHECK((*reader)->policyFor("good.test").type == PolicyType::NoPolicyFound);
