@@ -2,9 +2,10 @@
 // TLS-RPT (Postfix < 3.10 logs no policy) asks the policy cache for the session's policy
 // domain. policyInForce() is the pure rule, the socketmap's own (an enforce policy, or a
 // testing one with strict_testing, valid now: sts with its lines and mx patterns; tlsa where
-// the answer was DANE; anything else: what Postfix applied, no-policy-found). CachedPolicyReader reads the cache through a policy store of its
-// own on the process's LMDB env, for ONE thread (the mail-log collector's); errors read as
-// "no policy" and are logged at most once a minute.
+// the answer was DANE; anything else: what Postfix applied, no-policy-found).
+// CachedPolicyReader reads the cache through a policy store of its own on the process's LMDB
+// env, for ONE thread (the mail-log collector's); errors read as "no policy" and are logged
+// at most once a minute.
 #pragma once
 
 #include "cache/lmdb_env.hpp"

@@ -2,9 +2,9 @@
 // Owns a unix datagram socket and one reader thread that blocks in poll(), drains the queue
 // with recvmmsg in batches, parses each datagram (tlsrpt/datagram.hpp) unless the same bytes
 // were parsed recently (tlsrpt/datagram_memo.hpp), maps it to sessions and adds a batch at a
-// time to the DayAggregate. The thread never waits on the disk or on a
-// lock held across I/O (the committer thread writes LMDB). Bad datagrams are counted per
-// reason in CollectorStats and logged at most once a minute; nothing stops the reader.
+// time to the DayAggregate. The thread never waits on the disk or on a lock held across I/O
+// (the committer thread writes LMDB). Bad datagrams are counted per reason in CollectorStats
+// and logged at most once a minute; nothing stops the reader.
 #pragma once
 
 #include <atomic>

@@ -76,12 +76,14 @@ std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limit
     for (auto& entry : from.entries) {
       const std::size_t hash = entryKeyHash(entry);
       auto [first, last] = index.equal_range(hash);
-      auto same = std::find_if(first, last, [&](const auto& slot) { return sameEntryKey(into.entries[slot.second], entry); });
+      auto same = std::find_if(first, last,
+                               [&](const auto& slot) { return sameEntryKey(into.entries[slot.second], entry); });
       if (same == last) {
         index.emplace(hash, into.entries.size());
         into.entries.push_back(std::move(entry));
       } else {
-        overflowed = saturatingAdd(overflowed, mergeDayEntry(into.entries[same->second], entry, limits.max_detail_rows));
+        const std::uint64_t over = mergeDayEntry(into.entries[same->second], entry, limits.max_detail_rows);
+        overflowed = saturatingAdd(overflowed, over);
       }
     }
   }
@@ -255,8 +257,8 @@ DayAggregate::DomainState* DayAggregate::admitLocked(UtcDay day, std::string_vie
 }
 
 void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_view record,
-                               const PolicyDescriptor& policy, bool failed, const std::vector<FailureDetail>& rows, SessionSource source,
-                               Notes& notes) {
+                               const PolicyDescriptor& policy, bool failed, const std::vector<FailureDetail>& rows,
+                               SessionSource source, Notes& notes) {
   DomainState* state = admitLocked(day, domain, notes);
   if (state == nullptr) return;
   auto& by_domain = index_[day.days];

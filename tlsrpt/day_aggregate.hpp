@@ -125,8 +125,7 @@ class DayAggregate {
 
   // mutex_ held. Counts one session; `policy` is copied when a new entry is made.
   void countLocked(UtcDay day, std::string_view domain, std::string_view record, const PolicyDescriptor& policy,
-                   bool failed,
-                   const std::vector<FailureDetail>& rows, SessionSource source, Notes& notes);
+                   bool failed, const std::vector<FailureDetail>& rows, SessionSource source, Notes& notes);
   void setPositionLocked(std::string name, std::string bytes);
   DomainState* admitLocked(UtcDay day, std::string_view domain, Notes& notes);
   void pruneLocked(UtcDay today);

@@ -49,7 +49,7 @@ TEST_CASE("policy strings are the policy lines as Postfix 3.10+ reports what mta
   CHECK(policyStrings(p) == std::vector<std::string>{"version: STSv1", "mode: enforce", "x-empty:", "max_age: 86400"});
 }
 
-TEST_CASE("the policy in force is the socketmap's answer: sts for a valid enforce policy (testing under strict_testing), tlsa where DANE applied") {
+TEST_CASE("the policy in force is the socketmap's answer: sts (enforce, testing under strict_testing), tlsa where DANE applied") {
   struct Case {
     const char* name;
     std::optional<cache::PolicyRecord> record;
