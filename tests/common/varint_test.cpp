@@ -63,7 +63,9 @@ const std::vector<Spelling>& spellings() {
 }  // namespace
 
 TEST_CASE("appendVarint writes the canonical LEB128 spelling of each value") {
-  for (const auto& [value, wire] : spellings()) {
+  for (const auto& c : spellings()) {
+    const std::uint64_t value = c.value;
+    const std::string& wire = c.wire;
     CAPTURE(value);
     std::string got = "prefix";
     appendVarint(got, value);
@@ -72,7 +74,9 @@ TEST_CASE("appendVarint writes the canonical LEB128 spelling of each value") {
 }
 
 TEST_CASE("readVarint reads each canonical spelling and stops right after it") {
-  for (const auto& [value, wire] : spellings()) {
+  for (const auto& c : spellings()) {
+    const std::uint64_t value = c.value;
+    const std::string& wire = c.wire;
     CAPTURE(value);
     SUBCASE("alone") {
       const VarintRead r = readVarint(wire, 0);
@@ -91,7 +95,9 @@ TEST_CASE("readVarint reads each canonical spelling and stops right after it") {
 }
 
 TEST_CASE("readVarint reports every truncation of every spelling as truncated") {
-  for (const auto& [value, wire] : spellings()) {
+  for (const auto& c : spellings()) {
+    const std::uint64_t value = c.value;
+    const std::string& wire = c.wire;
     for (std::size_t n = 0; n < wire.size(); ++n) {
       CAPTURE(value);
       CAPTURE(n);
@@ -133,7 +139,9 @@ TEST_CASE("readVarint refuses bits beyond 63 and an eleventh byte as overflow") 
       {nine_more + bytes({0x80}), 10},                         // continues past the tenth byte
       {std::string(10, '\xff') + bytes({0x01}), 10},
   };
-  for (const auto& [in, next] : cases) {
+  for (const auto& c : cases) {
+    const std::string& in = c.in;
+    const std::size_t next = c.next;
     CAPTURE(hex(in));
     const VarintRead r = readVarint(in, 0);
     CHECK(statusName(r.status) == std::string("overflow"));
@@ -150,7 +158,9 @@ TEST_CASE("zigzag maps small signed values to small unsigned ones and round-trip
     std::uint64_t zz;
   };
   const Case cases[] = {{0, 0}, {-1, 1}, {1, 2}, {-2, 3}, {2, 4}, {Max, UMax - 1}, {Min, UMax}};
-  for (const auto& [v, zz] : cases) {
+  for (const auto& c : cases) {
+    const std::int64_t v = c.v;
+    const std::uint64_t zz = c.zz;
     CAPTURE(v);
     CHECK(zigzagEncode(v) == zz);
     CHECK(zigzagDecode(zz) == v);
