@@ -1,6 +1,7 @@
 #include "cache/record_codec.hpp"
 
 #include "cache/record_line_codes.hpp"
+#include "common/varint.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -62,25 +63,14 @@ bool validKind(std::uint8_t kind) {
          kind <= static_cast<std::uint8_t>(EntryKind::LookupFailed);
 }
 
-// Zigzag maps small negative and positive times alike to small unsigned values.
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-
-std::int64_t unzigzag(std::uint64_t u) {
-  return static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1)));
-}
-
 // Writes version 3 only; versions 1 and 2 are never written again.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void uv(std::uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    out_.push_back(static_cast<char>(v));
-  }
-  void sv(std::int64_t v) { uv(zigzag(v)); }
+  void uv(std::uint64_t v) { appendVarint(out_, v); }
+  // Zigzag maps small negative and positive times alike to small unsigned values.
+  void sv(std::int64_t v) { uv(zigzagEncode(v)); }
   void str(std::string_view s) {
     uv(s.size());
     out_.append(s);
@@ -115,7 +105,7 @@ class Reader {
   Result<void> time(std::int64_t& v, const char* field) {
     std::uint64_t raw = 0;
     if (auto r = version_ == 1 ? le(raw, 8, field) : uv(raw, field); !r) return r;
-    v = version_ == 1 ? static_cast<std::int64_t>(raw) : unzigzag(raw);
+    v = version_ == 1 ? static_cast<std::int64_t>(raw) : zigzagDecode(raw);
     return {};
   }
 
@@ -188,22 +178,20 @@ class Reader {
   // value would break "decode then encode gives the same bytes"), nothing past bit 63.
   Result<void> uv(std::uint64_t& v, const char* field) {
     const std::size_t start = pos_;
-    v = 0;
-    for (unsigned shift = 0;; shift += 7) {
-      if (remaining() == 0) return truncated(field);
-      const auto byte = static_cast<unsigned char>(in_[pos_++]);
-      if (shift == 63 && byte > 1) {
+    const VarintRead r = readVarint(in_, pos_);
+    pos_ = r.next;  // a truncation reports the offset where the bytes ran out
+    v = r.value;
+    switch (r.status) {
+      case VarintStatus::Ok: return {};
+      case VarintStatus::Truncated: return truncated(field);
+      case VarintStatus::Overflow:
         return invalid(fmt::format("record field {} varint overflows 64 bits (offset {})", field,
                                    start));
-      }
-      v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) != 0) continue;
-      if (byte == 0 && shift != 0) {
+      case VarintStatus::Overlong:
         return invalid(fmt::format("record field {} varint is overlong (offset {})", field,
                                    start));
-      }
-      return {};
     }
+    return {};
   }
 
   std::string_view in_;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/domain.hpp"
+#include "common/varint.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
@@ -19,10 +20,7 @@ class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void uv(std::uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    out_.push_back(static_cast<char>(v));
-  }
+  void uv(std::uint64_t v) { appendVarint(out_, v); }
   void str(std::string_view s) {
     uv(s.size());
     out_.append(s);
@@ -48,18 +46,14 @@ class Reader {
   }
   // Canonical LEB128: no more than 64 bits, no trailing zero group, at most `max`.
   Result<void> uv(std::uint64_t& v, std::uint64_t max, const char* field) {
-    v = 0;
-    for (int shift = 0;; shift += 7) {
-      if (pos_ >= in_.size()) return invalid(fmt::format("truncated at {}", field));
-      const auto byte = static_cast<std::uint8_t>(in_[pos_++]);
-      const std::uint64_t bits = byte & 0x7f;
-      if (shift == 63 && bits > 1) return invalid(fmt::format("{}: varint over 64 bits", field));
-      v |= bits << shift;
-      if ((byte & 0x80) == 0) {
-        if (byte == 0 && shift > 0) return invalid(fmt::format("{}: non-canonical varint", field));
-        break;
-      }
-      if (shift == 63) return invalid(fmt::format("{}: varint over 64 bits", field));
+    const VarintRead r = readVarint(in_, pos_);
+    pos_ = r.next;
+    v = r.value;
+    switch (r.status) {
+      case VarintStatus::Ok: break;
+      case VarintStatus::Truncated: return invalid(fmt::format("truncated at {}", field));
+      case VarintStatus::Overflow: return invalid(fmt::format("{}: varint over 64 bits", field));
+      case VarintStatus::Overlong: return invalid(fmt::format("{}: non-canonical varint", field));
     }
     if (v > max) return invalid(fmt::format("{}: {} exceeds {}", field, v, max));
     return {};
@@ -119,12 +113,6 @@ bool isCounterName(std::string_view name) {
   return std::all_of(name.begin(), name.end(),
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
-
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-
-std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1))); }
 
 }  // namespace
 
@@ -264,8 +252,8 @@ std::string encodeCounters(const CollectorCounters& counters) {
   std::string out;
   Writer w(out);
   w.u8(CountersRecordVersion);
-  w.uv(zigzag(counters.started_at));
-  w.uv(zigzag(counters.last_commit));
+  w.uv(zigzagEncode(counters.started_at));
+  w.uv(zigzagEncode(counters.last_commit));
   std::size_t n = 0;
   for (const auto& [name, value] : counters.values) n += isCounterName(name) ? 1u : 0u;
   n = std::min(n, MaxCounterValues);
@@ -287,9 +275,9 @@ Result<void> decodeCounters(std::string_view bytes, CollectorCounters& out) {
   if (version != CountersRecordVersion) return invalid(fmt::format("unknown counters record version {}", version));
   std::uint64_t raw = 0;
   if (auto r = in.uv(raw, UINT64_MAX, "started_at"); !r) return r;
-  out.started_at = unzigzag(raw);
+  out.started_at = zigzagDecode(raw);
   if (auto r = in.uv(raw, UINT64_MAX, "last_commit"); !r) return r;
-  out.last_commit = unzigzag(raw);
+  out.last_commit = zigzagDecode(raw);
   std::uint64_t n = 0;
   if (auto r = in.uv(n, MaxCounterValues, "counter count"); !r) return r;
   out.values.resize(n);

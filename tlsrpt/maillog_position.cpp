@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/varint.hpp"
+
 namespace mtasts::tlsrpt {
 
 namespace {
@@ -10,26 +12,13 @@ constexpr std::uint8_t KindNone = 0;
 constexpr std::uint8_t KindFile = 1;
 constexpr std::uint8_t KindJournal = 2;
 
-void putVarint(std::string& out, std::uint64_t v) {
-  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-  out.push_back(static_cast<char>(v));
-}
-
-// Reads one LEB128 value; false on truncation, more than 10 bytes, bits beyond 64, or an
-// overlong spelling (so that every accepted record re-encodes to the same bytes).
+// Reads one canonical varint; false on truncation, bits beyond 64, or an overlong spelling
+// (so that every accepted record re-encodes to the same bytes).
 bool getVarint(std::string_view& in, std::uint64_t& out) {
-  out = 0;
-  for (unsigned i = 0; i < 10; ++i) {
-    if (in.empty()) return false;
-    const auto byte = static_cast<std::uint8_t>(in.front());
-    in.remove_prefix(1);
-    const std::uint64_t bits = byte & 0x7fu;
-    if (i == 9 && bits > 1) return false;  // the tenth byte holds bit 63 only
-    if (i > 0 && byte == 0) return false;  // overlong: one spelling per value
-    out |= bits << (7 * i);
-    if ((byte & 0x80u) == 0) return true;
-  }
-  return false;
+  const VarintRead r = readVarint(in, 0);
+  in.remove_prefix(r.next);
+  out = r.value;
+  return r.status == VarintStatus::Ok;
 }
 
 void putFixed64(std::string& out, std::uint64_t v) {
@@ -72,14 +61,14 @@ std::string encodeMaillogPosition(const MaillogPosition& position) {
   out.push_back(static_cast<char>(MaillogPositionVersion));
   if (const auto* f = std::get_if<FilePosition>(&position)) {
     out.push_back(static_cast<char>(KindFile));
-    putVarint(out, f->device);
-    putVarint(out, f->inode);
-    putVarint(out, f->offset);
+    appendVarint(out, f->device);
+    appendVarint(out, f->inode);
+    appendVarint(out, f->offset);
     putFixed64(out, f->head_hash);
     putFixed64(out, f->tail_hash);
   } else if (const auto* j = std::get_if<JournalPosition>(&position)) {
     out.push_back(static_cast<char>(KindJournal));
-    putVarint(out, j->cursor.size());
+    appendVarint(out, j->cursor.size());
     out += j->cursor;
   } else {
     out.push_back(static_cast<char>(KindNone));

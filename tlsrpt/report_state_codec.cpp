@@ -7,27 +7,18 @@
 #include <utility>
 
 #include "common/domain.hpp"
+#include "common/varint.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
 
 Unexpected invalid(std::string detail) { return fail(ErrorCode::InvalidInput, std::move(detail)); }
 
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-std::int64_t unzigzag(std::uint64_t v) {
-  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
-}
-
 class Writer {
  public:
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void uv(std::uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    out_.push_back(static_cast<char>(v));
-  }
-  void sv(std::int64_t v) { uv(zigzag(v)); }
+  void uv(std::uint64_t v) { appendVarint(out_, v); }
+  void sv(std::int64_t v) { uv(zigzagEncode(v)); }
   void str(std::string_view s) {
     uv(s.size());
     out_.append(s);
@@ -54,18 +45,14 @@ class Reader {
   }
   // Canonical LEB128: at most 64 bits, no trailing zero group, at most `max`.
   Result<void> uv(std::uint64_t& v, std::uint64_t max, const char* field) {
-    v = 0;
-    for (int shift = 0;; shift += 7) {
-      if (pos_ >= in_.size()) return invalid(fmt::format("truncated at {}", field));
-      const auto byte = static_cast<std::uint8_t>(in_[pos_++]);
-      const std::uint64_t bits = byte & 0x7f;
-      if (shift == 63 && bits > 1) return invalid(fmt::format("{}: varint over 64 bits", field));
-      v |= bits << shift;
-      if ((byte & 0x80) == 0) {
-        if (byte == 0 && shift > 0) return invalid(fmt::format("{}: non-canonical varint", field));
-        break;
-      }
-      if (shift == 63) return invalid(fmt::format("{}: varint over 64 bits", field));
+    const VarintRead r = readVarint(in_, pos_);
+    pos_ = r.next;
+    v = r.value;
+    switch (r.status) {
+      case VarintStatus::Ok: break;
+      case VarintStatus::Truncated: return invalid(fmt::format("truncated at {}", field));
+      case VarintStatus::Overflow: return invalid(fmt::format("{}: varint over 64 bits", field));
+      case VarintStatus::Overlong: return invalid(fmt::format("{}: non-canonical varint", field));
     }
     if (v > max) return invalid(fmt::format("{}: {} exceeds {}", field, v, max));
     return {};
@@ -73,7 +60,7 @@ class Reader {
   Result<void> sv(std::int64_t& v, const char* field) {
     std::uint64_t raw = 0;
     if (auto r = uv(raw, UINT64_MAX, field); !r) return r;
-    v = unzigzag(raw);
+    v = zigzagDecode(raw);
     return {};
   }
   Result<void> str(std::string& out, std::size_t max, const char* field) {
