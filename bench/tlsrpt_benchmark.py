@@ -17,7 +17,9 @@ touching the host. For each round, interleaved (seconds apart, so both see the s
 Two streams: `captures`, the 16 Postfix 3.11 captures in turn (what real traffic looks like to
 the collector's memo: the same bytes again and again), and `distinct` (--distinct-domains N:
 each capture renamed for N domains, so the same bytes come back only every 16 x N datagrams,
-and every datagram is parsed).
+and every datagram is parsed), and `zipf` (--zipf-domains N, --zipf-exponent S: the renamed
+captures, each datagram's domain drawn with weight 1/rank^S: a few domains take most sessions
+and a long tail is seen rarely, as in a mail server's traffic).
 
 Each figure is the median of the rounds; every round is in the JSON. Ratios compare runs of the
 same round. Prints markdown; --out FILE also writes FILE.md and FILE.json.
@@ -53,7 +55,7 @@ def run_pair(args, mode, stream, rate, seconds, coalesce_us, work):
     load = subprocess.run(
         [os.path.join(args.bin_dir, "tlsrpt_load"), "--socket", sock, "--dir", args.fixtures,
          "--senders", str(args.senders), "--rate", str(rate), "--seconds", str(seconds),
-         "--domains", str(args.distinct_domains if stream == "distinct" else 0)],
+         *stream_options(args, stream)],
         capture_output=True, text=True, check=True)
     receiver.terminate()
     out, _ = receiver.communicate(timeout=60)
@@ -68,6 +70,14 @@ def run_pair(args, mode, stream, rate, seconds, coalesce_us, work):
         row["stored_equals_sent"] = got["stored_sessions"] == sent["sent"]
         row["memo_hit_rate"] = got["memo_hits"] / max(got["memo_hits"] + got["memo_misses"], 1)
     return row
+
+
+def stream_options(args, stream):
+    if stream == "distinct":
+        return ["--domains", str(args.distinct_domains)]
+    if stream == "zipf":
+        return ["--domains", str(args.zipf_domains), "--zipf", str(args.zipf_exponent)]
+    return []
 
 
 def median_of(rows, key):
@@ -86,10 +96,12 @@ def main():
     p.add_argument("--senders", type=int, default=4)
     p.add_argument("--commit-ms", type=int, default=1000)
     p.add_argument("--coalesce-us", default="1000,0", help="coalescing delays to compare")
-    p.add_argument("--streams", default="captures,distinct", help="captures, distinct or both")
+    p.add_argument("--streams", default="captures,distinct", help="any of captures, distinct, zipf")
     p.add_argument("--distinct-domains", type=int, default=1000,
                    help="domains per capture in the distinct stream: 12 x N domains in all, keep that "
                    "under max_domains_per_day (20,000)")
+    p.add_argument("--zipf-domains", type=int, default=1500, help="domains per capture in the zipf stream")
+    p.add_argument("--zipf-exponent", type=float, default=1.0)
     p.add_argument("--out")
     args = p.parse_args()
     with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:

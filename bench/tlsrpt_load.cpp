@@ -4,7 +4,7 @@
 // receive queue gives EAGAIN and the report is lost, so EAGAIN is counted as lost here.
 //
 //   tlsrpt_load --socket PATH --dir FIXTURES [--senders 4] [--rate 5000] [--seconds 10]
-//               [--domains N]
+//               [--domains N [--zipf S]]
 //
 // --rate is datagrams/s over all senders (0: as fast as possible); the senders are forked
 // processes that each pace their share in 1 ms steps. The datagrams are the pf311-*.dgram
@@ -12,6 +12,9 @@
 // capture for N different domains instead (its domain D becomes n<i>.D everywhere in it),
 // so that the same bytes come back only every 16 x N datagrams: a stream without the
 // repeats of real traffic, which the collector's memo of recent datagrams cannot shorten.
+// --zipf S (with --domains) draws the domain of each datagram from a Zipf distribution of
+// exponent S instead (domain i with weight 1/(i+1)^S; the capture still in turn): a few
+// domains take most sessions and a long tail is seen rarely, as in a mail server's traffic.
 // Prints one JSON object: sent, lost (EAGAIN), errors, seconds, rate achieved, and the
 // senders' CPU seconds.
 #include <signal.h>
@@ -22,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +47,7 @@ struct Options {
   double rate = 5000;
   double seconds = 10;
   long domains = 0;  // 0: the captures as they are
+  double zipf = 0;   // 0: domains in turn
 };
 
 struct Counts {
@@ -74,11 +80,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--rate") o.rate = std::atof(v.c_str());
     else if (a == "--seconds") o.seconds = std::atof(v.c_str());
     else if (a == "--domains") o.domains = std::atol(v.c_str());
+    else if (a == "--zipf") o.zipf = std::atof(v.c_str());
     else usage(("unknown option " + a).c_str());
   }
   if (o.socket.empty() || o.dir.empty()) usage("--socket and --dir are required");
   if (o.socket.size() >= sizeof(sockaddr_un{}.sun_path)) usage("socket path too long");
-  if (o.senders < 1 || o.senders > 256 || o.rate < 0 || o.seconds <= 0 || o.domains < 0 || o.domains > 100'000) {
+  if (o.senders < 1 || o.senders > 256 || o.rate < 0 || o.seconds <= 0 || o.domains < 0 || o.domains > 100'000 ||
+      o.zipf < 0 || (o.zipf > 0 && o.domains == 0)) {
     usage("bad numbers");
   }
   return o;
@@ -142,6 +150,36 @@ void sendOne(const sockaddr_un& to, const std::string& bytes, Counts& counts) {
   ::close(fd);
 }
 
+// Which datagram to send next: in turn, or (--zipf) capture in turn and domain by weight.
+class Picker {
+ public:
+  Picker(const Options& o, std::size_t count, int index)
+      : count_(count), next_(static_cast<std::size_t>(index) * (count / static_cast<std::size_t>(o.senders) + 1)),
+        rng_(0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(index + 1)) {
+    if (o.zipf <= 0) return;
+    captures_ = count / static_cast<std::size_t>(o.domains);
+    double sum = 0;
+    for (long i = 0; i < o.domains; ++i) cdf_.push_back(sum += 1.0 / std::pow(static_cast<double>(i + 1), o.zipf));
+    for (double& c : cdf_) c /= sum;
+  }
+  std::size_t next() {
+    if (cdf_.empty()) return next_++ % count_;
+    rng_ ^= rng_ << 13;  // xorshift64
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    const double u = static_cast<double>(rng_ >> 11) / 9007199254740992.0;
+    const auto domain = static_cast<std::size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
+    return std::min(domain, cdf_.size() - 1) * captures_ + next_++ % captures_;
+  }
+
+ private:
+  std::size_t count_;
+  std::size_t next_;
+  std::uint64_t rng_;
+  std::size_t captures_ = 0;
+  std::vector<double> cdf_;
+};
+
 Counts runSender(const Options& o, const std::vector<std::string>& datagrams, int index) {
   sockaddr_un to{};
   to.sun_family = AF_UNIX;
@@ -150,14 +188,13 @@ Counts runSender(const Options& o, const std::vector<std::string>& datagrams, in
   const double share = o.rate / o.senders;  // datagrams/s of this sender (0: unpaced)
   const std::int64_t start = nowNs();
   const std::int64_t end = start + static_cast<std::int64_t>(o.seconds * 1e9);
-  // Senders start at different datagrams, far apart when they are many.
-  std::size_t next = static_cast<std::size_t>(index) * (datagrams.size() / static_cast<std::size_t>(o.senders) + 1);
+  Picker pick(o, datagrams.size(), index);  // senders start at different datagrams
   std::uint64_t attempts = 0;
   for (std::int64_t now = start; now < end; now = nowNs()) {
     const auto due = share > 0 ? static_cast<std::uint64_t>(share * static_cast<double>(now - start) / 1e9)
                                : attempts + 64;
     while (attempts < due) {
-      sendOne(to, datagrams[next++ % datagrams.size()], counts);
+      sendOne(to, datagrams[pick.next()], counts);
       ++attempts;
     }
     if (share > 0) {
