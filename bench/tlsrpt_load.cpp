@@ -155,7 +155,7 @@ class Picker {
  public:
   Picker(const Options& o, std::size_t count, int index)
       : count_(count), next_(static_cast<std::size_t>(index) * (count / static_cast<std::size_t>(o.senders) + 1)),
-        rng_(0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(index + 1)) {
+        rng_(std::uint64_t{0x9e3779b97f4a7c15} * static_cast<std::uint64_t>(index + 1)) {
     if (o.zipf <= 0) return;
     captures_ = count / static_cast<std::size_t>(o.domains);
     double sum = 0;
