@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "common/domain.hpp"
-#include "common/varint.hpp"
+#include "tlsrpt/record_fields.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
@@ -16,78 +16,11 @@ constexpr std::size_t DigestHexChars = 32;
 
 Result<void> invalid(std::string detail) { return fail(ErrorCode::InvalidInput, std::move(detail)); }
 
-class Writer {
- public:
-  explicit Writer(std::string& out) : out_(out) {}
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void uv(std::uint64_t v) { appendVarint(out_, v); }
-  void str(std::string_view s) {
-    uv(s.size());
-    out_.append(s);
-  }
-  void list(const std::vector<std::string>& items) {
-    uv(items.size());
-    for (const auto& s : items) str(s);
-  }
-
- private:
-  std::string& out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool atEnd() const { return pos_ == in_.size(); }
-
-  Result<void> u8(std::uint8_t& v, const char* field) {
-    if (pos_ >= in_.size()) return invalid(fmt::format("truncated at {}", field));
-    v = static_cast<std::uint8_t>(in_[pos_++]);
-    return {};
-  }
-  // Canonical LEB128: no more than 64 bits, no trailing zero group, at most `max`.
-  Result<void> uv(std::uint64_t& v, std::uint64_t max, const char* field) {
-    const VarintRead r = readVarint(in_, pos_);
-    pos_ = r.next;
-    v = r.value;
-    switch (r.status) {
-      case VarintStatus::Ok: break;
-      case VarintStatus::Truncated: return invalid(fmt::format("truncated at {}", field));
-      case VarintStatus::Overflow: return invalid(fmt::format("{}: varint over 64 bits", field));
-      case VarintStatus::Overlong: return invalid(fmt::format("{}: non-canonical varint", field));
-    }
-    if (v > max) return invalid(fmt::format("{}: {} exceeds {}", field, v, max));
-    return {};
-  }
-  Result<void> str(std::string& out, const char* field) {
-    std::uint64_t n = 0;
-    if (auto r = uv(n, MaxDayRecordStringBytes, field); !r) return r;
-    if (n > in_.size() - pos_) return invalid(fmt::format("truncated in {}", field));
-    out.assign(in_.data() + pos_, n);
-    pos_ += n;
-    return {};
-  }
-  Result<void> list(std::vector<std::string>& out, std::size_t max, const char* field) {
-    std::uint64_t n = 0;
-    if (auto r = uv(n, max, field); !r) return r;
-    // Each entry takes at least one byte: a count beyond the bytes left is a lie.
-    if (n > in_.size() - pos_) return invalid(fmt::format("truncated in {}", field));
-    out.resize(n);
-    for (auto& s : out) {
-      if (auto r = str(s, field); !r) return r;
-    }
-    return {};
-  }
-
- private:
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
-
 bool isHexDigit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 int hexValue(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
-Result<void> readRow(Reader& in, FailureCount& row) {
+Result<void> readRow(RecordReader& in, FailureCount& row) {
   std::uint64_t code = 0;
   if (auto r = in.uv(code, 999, "result code"); !r) return r;
   if (!resultTypeFromCode(code, row.detail.result)) return invalid(fmt::format("unknown result code {}", code));
@@ -101,7 +34,7 @@ Result<void> readRow(Reader& in, FailureCount& row) {
       {&d.failure_reason_code, "failure-reason-code"},
   };
   for (const auto& [field, name] : fields) {
-    if (auto r = in.str(*field, name); !r) return r;
+    if (auto r = in.str(*field, MaxDayRecordStringBytes, name); !r) return r;
   }
   if (auto r = in.uv(row.sessions, UINT64_MAX, "failed-session-count"); !r) return r;
   if (row.sessions == 0) return invalid("failure row with a count of 0");
@@ -170,7 +103,7 @@ Result<DayKey> parseDayEntryKey(std::string_view key) {
 
 std::string encodeDayRecord(const DayEntry& entry) {
   std::string out;
-  Writer w(out);
+  RecordWriter w(out);
   const PolicyDescriptor& p = entry.counts.policy;
   w.u8(DayRecordVersion);
   w.u8(policyTypeCode(p.type));
@@ -218,18 +151,20 @@ Result<void> checkDayRecordEncodable(const DayEntry& entry) {
 }
 
 Result<void> decodeDayRecord(std::string_view bytes, DayEntry& out) {
-  Reader in(bytes);
+  RecordReader in(bytes);
   std::uint8_t version = 0;
-  if (auto r = in.u8(version, "version"); !r) return r;
+  if (auto r = in.u8(version, 255, "version"); !r) return r;
   if (version != DayRecordVersion) return invalid(fmt::format("unknown day record version {}", version));
   PolicyEntry& c = out.counts;
   std::uint8_t type = 0;
-  if (auto r = in.u8(type, "policy type"); !r) return r;
+  if (auto r = in.u8(type, 255, "policy type"); !r) return r;
   if (!policyTypeFromCode(type, c.policy.type)) return invalid(fmt::format("unknown policy type {}", type));
-  if (auto r = in.str(c.policy.domain, "policy-domain"); !r) return r;
-  if (auto r = in.list(c.policy.strings, MaxDayRecordPolicyStrings, "policy-string"); !r) return r;
-  if (auto r = in.list(c.policy.mx_hosts, MaxDayRecordMxHosts, "mx-host"); !r) return r;
-  if (auto r = in.str(out.tlsrpt_record, "tlsrpt record"); !r) return r;
+  if (auto r = in.str(c.policy.domain, MaxDayRecordStringBytes, "policy-domain"); !r) return r;
+  if (auto r = in.list(c.policy.strings, MaxDayRecordPolicyStrings, MaxDayRecordStringBytes, "policy-string"); !r) {
+    return r;
+  }
+  if (auto r = in.list(c.policy.mx_hosts, MaxDayRecordMxHosts, MaxDayRecordStringBytes, "mx-host"); !r) return r;
+  if (auto r = in.str(out.tlsrpt_record, MaxDayRecordStringBytes, "tlsrpt record"); !r) return r;
   if (auto r = in.uv(c.successful_sessions, UINT64_MAX, "successful count"); !r) return r;
   if (auto r = in.uv(c.failed_sessions, UINT64_MAX, "failed count"); !r) return r;
   for (auto& n : out.sources) {
@@ -250,10 +185,10 @@ Result<void> decodeDayRecord(std::string_view bytes, DayEntry& out) {
 
 std::string encodeCounters(const CollectorCounters& counters) {
   std::string out;
-  Writer w(out);
+  RecordWriter w(out);
   w.u8(CountersRecordVersion);
-  w.uv(zigzagEncode(counters.started_at));
-  w.uv(zigzagEncode(counters.last_commit));
+  w.sv(counters.started_at);
+  w.sv(counters.last_commit);
   std::size_t n = 0;
   for (const auto& [name, value] : counters.values) n += isCounterName(name) ? 1u : 0u;
   n = std::min(n, MaxCounterValues);
@@ -269,20 +204,17 @@ std::string encodeCounters(const CollectorCounters& counters) {
 }
 
 Result<void> decodeCounters(std::string_view bytes, CollectorCounters& out) {
-  Reader in(bytes);
+  RecordReader in(bytes);
   std::uint8_t version = 0;
-  if (auto r = in.u8(version, "version"); !r) return r;
+  if (auto r = in.u8(version, 255, "version"); !r) return r;
   if (version != CountersRecordVersion) return invalid(fmt::format("unknown counters record version {}", version));
-  std::uint64_t raw = 0;
-  if (auto r = in.uv(raw, UINT64_MAX, "started_at"); !r) return r;
-  out.started_at = zigzagDecode(raw);
-  if (auto r = in.uv(raw, UINT64_MAX, "last_commit"); !r) return r;
-  out.last_commit = zigzagDecode(raw);
+  if (auto r = in.sv(out.started_at, "started_at"); !r) return r;
+  if (auto r = in.sv(out.last_commit, "last_commit"); !r) return r;
   std::uint64_t n = 0;
   if (auto r = in.uv(n, MaxCounterValues, "counter count"); !r) return r;
   out.values.resize(n);
   for (auto& [name, value] : out.values) {
-    if (auto r = in.str(name, "counter name"); !r) return r;
+    if (auto r = in.str(name, MaxDayRecordStringBytes, "counter name"); !r) return r;
     if (!isCounterName(name)) return invalid("invalid counter name");
     if (auto r = in.uv(value, UINT64_MAX, "counter value"); !r) return r;
   }

@@ -7,81 +7,24 @@
 #include <utility>
 
 #include "common/domain.hpp"
-#include "common/varint.hpp"
+#include "tlsrpt/record_fields.hpp"
 
 namespace mtasts::tlsrpt {
 namespace {
 
 Unexpected invalid(std::string detail) { return fail(ErrorCode::InvalidInput, std::move(detail)); }
 
-class Writer {
- public:
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void uv(std::uint64_t v) { appendVarint(out_, v); }
-  void sv(std::int64_t v) { uv(zigzagEncode(v)); }
-  void str(std::string_view s) {
-    uv(s.size());
-    out_.append(s);
-  }
-  std::string take() { return std::move(out_); }
+Result<void> readVersion(RecordReader& in) {
+  std::uint8_t v = 0;
+  if (auto r = in.u8(v, 255, "version"); !r) return r;
+  if (v != ReportStateVersion) return invalid(fmt::format("unknown report state version {}", v));
+  return {};
+}
 
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-
-  Result<void> end() const {
-    if (pos_ != in_.size()) return invalid(fmt::format("{} bytes after the record", in_.size() - pos_));
-    return {};
-  }
-  Result<void> u8(std::uint8_t& v, std::uint8_t max, const char* field) {
-    if (pos_ >= in_.size()) return invalid(fmt::format("truncated at {}", field));
-    v = static_cast<std::uint8_t>(in_[pos_++]);
-    if (v > max) return invalid(fmt::format("{}: {} exceeds {}", field, v, max));
-    return {};
-  }
-  // Canonical LEB128: at most 64 bits, no trailing zero group, at most `max`.
-  Result<void> uv(std::uint64_t& v, std::uint64_t max, const char* field) {
-    const VarintRead r = readVarint(in_, pos_);
-    pos_ = r.next;
-    v = r.value;
-    switch (r.status) {
-      case VarintStatus::Ok: break;
-      case VarintStatus::Truncated: return invalid(fmt::format("truncated at {}", field));
-      case VarintStatus::Overflow: return invalid(fmt::format("{}: varint over 64 bits", field));
-      case VarintStatus::Overlong: return invalid(fmt::format("{}: non-canonical varint", field));
-    }
-    if (v > max) return invalid(fmt::format("{}: {} exceeds {}", field, v, max));
-    return {};
-  }
-  Result<void> sv(std::int64_t& v, const char* field) {
-    std::uint64_t raw = 0;
-    if (auto r = uv(raw, UINT64_MAX, field); !r) return r;
-    v = zigzagDecode(raw);
-    return {};
-  }
-  Result<void> str(std::string& out, std::size_t max, const char* field) {
-    std::uint64_t n = 0;
-    if (auto r = uv(n, max, field); !r) return r;
-    if (n > in_.size() - pos_) return invalid(fmt::format("truncated in {}", field));
-    out.assign(in_.data() + pos_, n);
-    pos_ += n;
-    return {};
-  }
-  Result<void> version() {
-    std::uint8_t v = 0;
-    if (auto r = u8(v, 255, "version"); !r) return r;
-    if (v != ReportStateVersion) return invalid(fmt::format("unknown report state version {}", v));
-    return {};
-  }
-
- private:
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
+Result<void> readEnd(const RecordReader& in) {
+  if (!in.atEnd()) return invalid(fmt::format("{} bytes after the record", in.remaining()));
+  return {};
+}
 
 bool isLowerHostname(std::string_view s) {
   return isValidHostname(s) && std::none_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
@@ -172,21 +115,22 @@ Result<StateKey> parseStateKey(std::string_view key) {
 }
 
 std::string encodeDayPlan(const DayPlan& plan) {
-  Writer w;
+  std::string out;
+  RecordWriter w(out);
   w.u8(ReportStateVersion);
   w.sv(plan.due_at);
   w.u8(plan.built ? 1 : 0);
   w.str(plan.cursor);
   w.uv(plan.reports);
   w.uv(plan.skipped);
-  return w.take();
+  return out;
 }
 
 Result<DayPlan> decodeDayPlan(std::string_view bytes) {
-  Reader in(bytes);
+  RecordReader in(bytes);
   DayPlan p;
   std::uint8_t built = 0;
-  if (auto r = in.version(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = readVersion(in); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.sv(p.due_at, "due_at"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.u8(built, 1, "built"); !r) return Unexpected{std::move(r).error()};
   p.built = built == 1;
@@ -194,7 +138,7 @@ Result<DayPlan> decodeDayPlan(std::string_view bytes) {
   if (!p.cursor.empty() && !isLowerHostname(p.cursor)) return invalid("cursor is not a lower-case hostname");
   if (auto r = in.uv(p.reports, UINT64_MAX, "reports"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.uv(p.skipped, UINT64_MAX, "skipped"); !r) return Unexpected{std::move(r).error()};
-  if (auto r = in.end(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = readEnd(in); !r) return Unexpected{std::move(r).error()};
   return p;
 }
 
@@ -203,26 +147,27 @@ Result<std::string> encodeStoredReport(const StoredReport& report) {
     return invalid("report id, file name or submitter over the record bound");
   }
   if (report.gzip.size() > MaxReportGzipBytes) return invalid("report over the record bound");
-  Writer w;
+  std::string out;
+  RecordWriter w(out);
   w.u8(ReportStateVersion);
   w.str(report.report_id);
   w.str(report.file_name);
   w.str(report.submitter);
   w.sv(report.created_at);
   w.str(report.gzip);
-  return w.take();
+  return out;
 }
 
 Result<StoredReport> decodeStoredReport(std::string_view bytes) {
-  Reader in(bytes);
+  RecordReader in(bytes);
   StoredReport s;
-  if (auto r = in.version(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = readVersion(in); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.str(s.report_id, MaxStateStringBytes, "report-id"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.str(s.file_name, MaxStateStringBytes, "file name"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.str(s.submitter, MaxStateStringBytes, "submitter"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.sv(s.created_at, "created_at"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.str(s.gzip, MaxReportGzipBytes, "gzip"); !r) return Unexpected{std::move(r).error()};
-  if (auto r = in.end(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = readEnd(in); !r) return Unexpected{std::move(r).error()};
   return s;
 }
 
@@ -233,7 +178,8 @@ Result<std::string> encodeDelivery(const Delivery& d) {
        (u.kind == RuaKind::Mailto) != (d.kind == DeliveryKind::Mailto))) {
     return invalid("delivery destination over the record bound or of the wrong kind");
   }
-  Writer w;
+  std::string out;
+  RecordWriter w(out);
   w.u8(ReportStateVersion);
   w.u8(static_cast<std::uint8_t>(d.kind));
   w.u8(static_cast<std::uint8_t>(d.state));
@@ -252,15 +198,15 @@ Result<std::string> encodeDelivery(const Delivery& d) {
   w.sv(d.claim_pid);
   w.sv(d.claimed_at);
   w.str(std::string_view(d.last_error).substr(0, MaxDeliveryErrorBytes));
-  return w.take();
+  return out;
 }
 
 Result<Delivery> decodeDelivery(std::string_view bytes) {
-  Reader in(bytes);
+  RecordReader in(bytes);
   Delivery d;
   std::uint8_t kind = 0;
   std::uint8_t state = 0;
-  if (auto r = in.version(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = readVersion(in); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.u8(kind, 2, "kind"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.u8(state, 3, "state"); !r) return Unexpected{std::move(r).error()};
   d.kind = static_cast<DeliveryKind>(kind);
@@ -288,7 +234,7 @@ Result<Delivery> decodeDelivery(std::string_view bytes) {
   if (auto r = in.sv(d.claim_pid, "claim_pid"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.sv(d.claimed_at, "claimed_at"); !r) return Unexpected{std::move(r).error()};
   if (auto r = in.str(d.last_error, MaxDeliveryErrorBytes, "last_error"); !r) return Unexpected{std::move(r).error()};
-  if (auto r = in.end(); !r) return Unexpected{std::move(r).error()};
+  if (auto r = readEnd(in); !r) return Unexpected{std::move(r).error()};
   return d;
 }
 
