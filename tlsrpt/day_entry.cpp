@@ -12,27 +12,29 @@
 namespace mtasts::tlsrpt {
 namespace {
 
+// The canonical bytes the entry digest is taken over. Length-prefixed (8 bytes,
+// little-endian) so that no two different inputs give the same bytes: ("ab","c") and
+// ("a","bc") differ. Changing this changes every stored key: tests pin one digest.
+void appendLength(std::string& out, std::uint64_t n) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(n >> (8 * i)));
+}
+
+void appendString(std::string& out, std::string_view s) {
+  appendLength(out, s.size());
+  out.append(s);
+}
+
+void appendList(std::string& out, const std::vector<std::string>& list) {
+  appendLength(out, list.size());
+  for (const auto& s : list) appendString(out, s);
+}
+
+struct MdFree {
+  void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
+};
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 };
-
-// Length-prefixed (8 bytes, little-endian) so that no two different inputs feed the same
-// bytes: ("ab","c") and ("a","bc") differ.
-void feedLength(EVP_MD_CTX* ctx, std::uint64_t n) {
-  unsigned char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(n >> (8 * i));
-  EVP_DigestUpdate(ctx, bytes, sizeof bytes);
-}
-
-void feedString(EVP_MD_CTX* ctx, std::string_view s) {
-  feedLength(ctx, s.size());
-  EVP_DigestUpdate(ctx, s.data(), s.size());
-}
-
-void feedList(EVP_MD_CTX* ctx, const std::vector<std::string>& list) {
-  feedLength(ctx, list.size());
-  for (const auto& s : list) feedString(ctx, s);
-}
 
 constexpr std::array<std::pair<TlsRptResultType, std::uint16_t>, 11> ResultCodes{{
     {TlsRptResultType::StarttlsNotSupported, 201},
@@ -162,18 +164,25 @@ std::uint64_t countSession(DayEntry& into, bool failed, const std::vector<Failur
 }
 
 EntryDigest entryDigest(const PolicyDescriptor& policy, std::string_view tlsrpt_record) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  // Fetched once and a context and buffer per thread: EVP_sha256()'s implicit fetch and a
+  // context per call cost more than hashing the few hundred bytes (perf, BENCHMARKS.md).
+  static const std::unique_ptr<EVP_MD, MdFree> sha256(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  thread_local std::string bytes;
+  bytes.clear();
+  bytes.push_back(static_cast<char>(policyTypeCode(policy.type)));
+  appendString(bytes, policy.domain);
+  appendList(bytes, policy.strings);
+  appendList(bytes, policy.mx_hosts);
+  appendString(bytes, tlsrpt_record);
   EntryDigest out{};
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return out;
-  const unsigned char type = policyTypeCode(policy.type);
-  EVP_DigestUpdate(ctx.get(), &type, 1);
-  feedString(ctx.get(), policy.domain);
-  feedList(ctx.get(), policy.strings);
-  feedList(ctx.get(), policy.mx_hosts);
-  feedString(ctx.get(), tlsrpt_record);
-  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1 || len < out.size()) return out;
+  if (!sha256 || !ctx || EVP_DigestInit_ex2(ctx.get(), sha256.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), md, &len) != 1 ||
+      len < out.size()) {
+    return out;
+  }
   std::memcpy(out.data(), md, out.size());
   return out;
 }

@@ -2,6 +2,7 @@
 // distinct, a row past max_detail_rows goes to the overflow row of its result type, merges
 // add totals and sources, and the entry digest tells descriptors and records apart.
 #include <doctest/doctest.h>
+#include <spdlog/fmt/fmt.h>
 
 #include <set>
 
@@ -92,6 +93,16 @@ TEST_CASE("counts saturate instead of wrapping") {
   DayEntry from = sampleEntry();
   mergeDayEntry(into, from, 10);
   CHECK(into.counts.successful_sessions == UINT64_MAX);
+}
+
+TEST_CASE("the entry digest is the one stored keys were made with") {
+  // Store keys carry this digest: a change of its canonical bytes would orphan every stored
+  // day. The expected value is SHA-256 over those bytes, computed outside mtastsd (Python's
+  // hashlib): type byte, then each string and list length-prefixed with 8 bytes LE.
+  const EntryDigest digest = entryDigest(stsPolicy(), "v=TLSRPTv1; rua=mailto:a@example.com");
+  std::string hex;
+  for (std::uint8_t b : digest) hex += fmt::format("{:02x}", b);
+  CHECK(hex == "24e5b382b17c0aa9aa54e8ca1d51ca22");
 }
 
 TEST_CASE("the entry digest differs for every part of the descriptor and the record") {
