@@ -1,6 +1,7 @@
 // tlsrpt_receiver: the two receivers of the TLSRPT datagram benchmark (issue 12).
 //
 //   tlsrpt_receiver floor     --socket PATH [--batch 32] [--coalesce-us 1000]
+//   tlsrpt_receiver parse     --socket PATH [--batch 32] [--coalesce-us 1000]
 //   tlsrpt_receiver collector --socket PATH --state-dir DIR [--batch 32] [--commit-ms 1000]
 //                             [--coalesce-us 1000]
 //
@@ -8,6 +9,9 @@
 // (net::UnixDatagramSocket, net::DatagramBatch: poll, then recvmmsg until the queue is empty)
 // and nothing else: what receiving alone costs. --coalesce-us: both wait that long after a
 // wake-up before draining (DatagramCollectorOptions::coalesce; 0 = drain at once).
+// parse: the floor plus parseDatagram and sessionsOf of every datagram, no memo, nothing
+// counted or stored: what any collector that parses each datagram it has not seen before
+// costs at least, on a stream whose datagrams do not repeat.
 // collector: mtastsd's DatagramCollector and Committer over a real LMDB day store in DIR
 // (the daemon's code without the daemon): parse, count, commit every --commit-ms.
 // Both print "ready" once bound, run until SIGTERM or SIGINT, then print one JSON object with
@@ -30,6 +34,7 @@
 #include "tlsrpt/committer.hpp"
 #include "tlsrpt/datagram.hpp"
 #include "tlsrpt/datagram_collector.hpp"
+#include "tlsrpt/datagram_sessions.hpp"
 #include "tlsrpt/day_store.hpp"
 
 namespace {
@@ -46,7 +51,7 @@ struct Options {
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "tlsrpt_receiver: %s\nusage: tlsrpt_receiver floor|collector --socket PATH "
+  std::fprintf(stderr, "tlsrpt_receiver: %s\nusage: tlsrpt_receiver floor|parse|collector --socket PATH "
                        "[--state-dir DIR] [--batch N] [--commit-ms MS]\n", why);
   std::exit(2);
 }
@@ -66,7 +71,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--coalesce-us") o.coalesce_us = std::atol(v.c_str());
     else usage(("unknown option " + a).c_str());
   }
-  if (o.mode != "floor" && o.mode != "collector") usage("mode must be floor or collector");
+  if (o.mode != "floor" && o.mode != "parse" && o.mode != "collector") {
+    usage("mode must be floor, parse or collector");
+  }
   if (o.socket.empty() || (o.mode == "collector" && o.state_dir.empty())) usage("missing --socket or --state-dir");
   if (o.batch == 0 || o.batch > 1024 || o.commit_ms <= 0 || o.coalesce_us < 0 || o.coalesce_us > 10'000) {
     usage("bad numbers");
@@ -102,7 +109,8 @@ sigset_t stopSignals() {
   return set;
 }
 
-int runFloor(const Options& o) {
+// The floor reader; with `parse`, every datagram is also parsed.
+int runFloor(const Options& o, bool parse) {
   auto socket = net::UnixDatagramSocket::bind(o.socket, net::SocketFilePermissions{0666, "", ""}, "tlsrpt_socket",
                                               4 << 20);
   if (!socket) {
@@ -113,6 +121,7 @@ int runFloor(const Options& o) {
   int sfd = ::signalfd(-1, &set, SFD_CLOEXEC);
   net::DatagramBatch batch(o.batch, tlsrpt::MaxDatagramBytes);
   std::uint64_t received = 0;
+  std::uint64_t rejected = 0;
   std::printf("ready\n");
   std::fflush(stdout);
   const double cpu0 = processCpu();
@@ -125,6 +134,15 @@ int runFloor(const Options& o) {
       auto n = batch.receive(socket->fd());
       if (!n || *n == 0) return total;
       total += *n;
+      for (std::size_t i = 0; parse && i < *n; ++i) {
+        auto datagram = tlsrpt::parseDatagram(batch.datagram(i));
+        if (!datagram) {
+          ++rejected;
+          continue;
+        }
+        const tlsrpt::DatagramSessions sessions = tlsrpt::sessionsOf(std::move(*datagram));
+        if (sessions.sessions.empty()) ++rejected;  // keeps the result alive
+      }
       if (*n < batch.count()) return total;
     }
   };
@@ -139,9 +157,10 @@ int runFloor(const Options& o) {
     if ((fds[1].revents & POLLIN) != 0) break;
     if (o.coalesce_us > 0 && (fds[0].revents & POLLIN) != 0) ::nanosleep(&delay, nullptr);
   }
-  std::printf("{\"mode\": \"floor\", \"received\": %llu, \"cpu_seconds\": %.4f, \"reader_cpu_seconds\": %.4f, "
-              "\"rss_kb\": %ld}\n",
-              static_cast<unsigned long long>(received), processCpu() - cpu0, processCpu() - cpu0, residentKb());
+  std::printf("{\"mode\": \"%s\", \"received\": %llu, \"rejected\": %llu, \"cpu_seconds\": %.4f, "
+              "\"reader_cpu_seconds\": %.4f, \"rss_kb\": %ld}\n",
+              o.mode.c_str(), static_cast<unsigned long long>(received), static_cast<unsigned long long>(rejected),
+              processCpu() - cpu0, processCpu() - cpu0, residentKb());
   return 0;
 }
 
@@ -222,5 +241,5 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const sigset_t set = stopSignals();
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return o.mode == "floor" ? runFloor(o) : runCollector(o);
+  return o.mode == "collector" ? runCollector(o) : runFloor(o, o.mode == "parse");
 }
