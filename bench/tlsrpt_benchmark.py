@@ -21,6 +21,10 @@ and every datagram is parsed), and `zipf` (--zipf-domains N, --zipf-exponent S: 
 captures, each datagram's domain drawn with weight 1/rank^S: a few domains take most sessions
 and a long tail is seen rarely, as in a mail server's traffic).
 
+--parse-floor adds a third receiver, `tlsrpt_receiver parse`: the floor plus a parse of every
+datagram (no memo, nothing counted or stored), the least any collector costs on a stream whose
+datagrams it has not seen before.
+
 Each figure is the median of the rounds; every round is in the JSON. Ratios compare runs of the
 same round. Prints markdown; --out FILE also writes FILE.md and FILE.json.
 """
@@ -102,6 +106,7 @@ def main():
                    "under max_domains_per_day (20,000)")
     p.add_argument("--zipf-domains", type=int, default=1500, help="domains per capture in the zipf stream")
     p.add_argument("--zipf-exponent", type=float, default=1.0)
+    p.add_argument("--parse-floor", action="store_true", help="also run the parse-only receiver")
     p.add_argument("--out")
     args = p.parse_args()
     with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
@@ -118,7 +123,7 @@ def main():
             for stream in streams:
                 for coalesce in delays:
                     for rate in rates:
-                        for mode in ("floor", "collector"):
+                        for mode in (("floor", "parse", "collector") if args.parse_floor else ("floor", "collector")):
                             rows.append(run_pair(args, mode, stream, rate, args.seconds, coalesce, work))
             result["rounds"].append({"load_average": load_average(), "rows": rows})
             print(f"round {rnd + 1}/{args.rounds} done, load average {load_average()}", file=sys.stderr)
@@ -126,7 +131,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     result["load_average_end"] = load_average()
     result["seconds"] = time.time() - started
-    md = render(result, streams, rates, delays)
+    md = render(result, streams, rates, delays, args.parse_floor)
     print(md)
     if args.out:
         with open(args.out + ".json", "w") as f:
@@ -135,13 +140,14 @@ def main():
             f.write(md)
 
 
-def render(result, streams, rates, delays):
+def render(result, streams, rates, delays, parse_floor=False):
     lines = [f"Load average at start {result['load_average_start']}, at end {result['load_average_end']}; "
              f"{len(result['rounds'])} interleaved rounds, medians shown; run took {result['seconds']:.0f} s.", "",
              "| stream | coalesce | rate (sent/s) | floor us/dgram | collector us/dgram | collector reader thread us/dgram "
              "| collector / floor | lost (EAGAIN) floor / collector | stored == sent | received/s floor / collector "
-             "| RSS MiB floor / collector | memo hits |",
-             "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: |"]
+             "| RSS MiB floor / collector | memo hits |" + (" parse-only us/dgram | parse-only / floor |" if parse_floor else ""),
+             "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: |" +
+             (" ---: | ---: |" if parse_floor else "")]
     for stream, coalesce, rate in ((s, c, r) for s in streams for c in delays for r in rates):
         per_round = []
         for rnd in result["rounds"]:
@@ -162,8 +168,14 @@ def render(result, streams, rates, delays):
             f"{median_of(floors, 'received_per_s'):,.0f} / {median_of(colls, 'received_per_s'):,.0f} | "
             f"{statistics.median(f['receiver']['rss_kb'] for f in floors) / 1024:.1f} / "
             f"{statistics.median(c['receiver']['rss_kb'] for c in colls) / 1024:.1f} | "
-            f"{median_of(colls, 'memo_hit_rate') * 100:.1f}% |")
+            f"{median_of(colls, 'memo_hit_rate') * 100:.1f}% |" + (parse_cells(per_round) if parse_floor else ""))
     return "\n".join(lines) + "\n"
+
+
+def parse_cells(per_round):
+    parses = [p["parse"] for p in per_round]
+    ratio = statistics.median(p["parse"]["cpu_us_per_datagram"] / p["floor"]["cpu_us_per_datagram"] for p in per_round)
+    return f" {median_of(parses, 'cpu_us_per_datagram'):.2f} | {ratio:.2f}x |"
 
 
 if __name__ == "__main__":
