@@ -80,10 +80,13 @@ inline long lineId(std::string_view line) {
 // writes, pausing briefly every `burst` lines so that the reader runs alongside. At line
 // `rotate_at`: Rename = rename to <path>.1, 100 more lines through the old descriptor (the
 // daemon has not reopened yet), then a new file; CopyTruncate = copy to <path>.1 and
-// truncate with the writer paused (so that copytruncate itself loses nothing). Creates
+// truncate with the writer paused (so that copytruncate itself loses nothing). With a
+// `rotate_gate` path, the writer rotates only once that file exists (at most 60 s later):
+// the test creates it when the reader has read something, because a reader that has read
+// nothing has no head to compare and cannot tell a truncated file from a new one. Creates
 // <path>.done at the end. Runs in a forked child: returns its pid.
 inline pid_t startWriter(const std::string& path, const std::vector<std::string>& lines, Rotation rotation,
-                         std::size_t rotate_at, std::size_t burst = 200) {
+                         std::size_t rotate_at, std::size_t burst = 200, const std::string& rotate_gate = {}) {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid != 0) return pid;
@@ -91,6 +94,12 @@ inline pid_t startWriter(const std::string& path, const std::vector<std::string>
   if (fd < 0) ::_exit(2);
   std::size_t old_fd_lines = 0;
   for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (i == rotate_at && !rotate_gate.empty()) {
+      for (int waited_ms = 0; ::access(rotate_gate.c_str(), F_OK) != 0; ++waited_ms) {
+        if (waited_ms == 60000) ::_exit(8);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
     if (i == rotate_at && rotation == Rotation::Rename) {
       if (::rename(path.c_str(), (path + ".1").c_str()) != 0) ::_exit(3);
       old_fd_lines = 100;

@@ -42,17 +42,25 @@ std::vector<long> followWhileWriting(const std::string& log, Rotation rotation, 
   o.path = log;
   o.rotate_wait = 2;
   MaillogFileFollower f(o);
-  // The follower holds the file before the writer starts: had it first opened the file after
-  // the rotation (a slow start under ASan on a loaded machine), the lines before it would be
-  // in the copy only, which no follower can know to read (CI saw 50,000 of 100,000 so).
+  // The follower holds the file before the writer starts, and the writer rotates only once
+  // the follower has read a line: a follower still at offset 0 of the truncated file (not
+  // scheduled for the writer's first 50,000 lines on a loaded machine) has no head to compare,
+  // so the lines before the truncation would be in the copy only, which it cannot know to read
+  // (CI saw 50,000 of 100,000 so, twice).
   std::ofstream(log).flush();
   REQUIRE(f.start(std::monostate{}, wallNow()));  // the empty file's end: offset 0
-  const pid_t writer = startWriter(log, stressLines(Lines, true), rotation, Lines / 2);
+  const std::string gate = log + ".gate";
+  const pid_t writer = startWriter(log, stressLines(Lines, true), rotation, Lines / 2, 200, gate);
   IdVisitor v;
+  bool gate_open = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   bool writer_done = false;
   while (std::chrono::steady_clock::now() < deadline) {
     while (f.read(v, 4096, wallNow()) != ReadOutcome::Idle) {
+    }
+    if (!gate_open && !v.ids.empty()) {
+      std::ofstream(gate).flush();
+      gate_open = true;
     }
     if (writer_done) {
       // Everything is written: leave a renamed file however the writer left it, read the rest.
