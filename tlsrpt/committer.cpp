@@ -86,9 +86,9 @@ Result<void> Committer::commitOnce() {
   }
   // A kept delta never grows past two days: what is older cannot be committed in time anyway.
   std::uint64_t expired = 0;
-  std::erase_if(pending_.entries, [&](const DeltaEntry& e) {
-    if (e.key->day.days >= today.days - 1) return false;
-    expired = saturatingAdd(expired, e.sessions());
+  std::erase_if(pending_.entries, [&](const DayEntry& e) {
+    if (e.day.days >= today.days - 1) return false;
+    expired = saturatingAdd(expired, saturatingAdd(e.counts.successful_sessions, e.counts.failed_sessions));
     return true;
   });
   if (expired > 0) {

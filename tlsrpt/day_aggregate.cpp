@@ -36,55 +36,29 @@ std::string reasonCode(std::string_view reason) {
 }
 
 // What tells entries apart in a delta: day, domain, record and the policy as reported.
-bool sameEntryKey(const DeltaEntry& a, const DeltaEntry& b) {
-  if (a.key == b.key) return true;  // the aggregate hands out one key per entry
-  const DayEntry& x = *a.key;
-  const DayEntry& y = *b.key;
-  return a.digest == b.digest && x.day == y.day && x.domain == y.domain && x.tlsrpt_record == y.tlsrpt_record &&
-         x.counts.policy == y.counts.policy;
+bool sameEntryKey(const DayEntry& a, const DayEntry& b) {
+  return a.day == b.day && a.domain == b.domain && a.tlsrpt_record == b.tlsrpt_record &&
+         a.counts.policy == b.counts.policy;
 }
 
-std::size_t entryKeyHash(const DeltaEntry& e) {
-  std::size_t h = std::hash<std::int64_t>{}(e.key->day.days) ^ std::hash<std::string_view>{}(e.key->domain);
-  for (std::uint8_t b : e.digest) h = h * 131 + b;  // the digest covers record and descriptor
+std::size_t entryKeyHash(const DayEntry& e) {
+  std::size_t h = std::hash<std::int64_t>{}(e.day.days) ^ static_cast<std::size_t>(e.counts.policy.type);
+  const auto add = [&h](std::string_view s) { h = h * 1'000'003 ^ std::hash<std::string_view>{}(s); };
+  add(e.domain);
+  add(e.tlsrpt_record);
+  add(e.counts.policy.domain);
+  for (const auto& s : e.counts.policy.strings) add(s);
+  for (const auto& m : e.counts.policy.mx_hosts) add(m);
   return h;
 }
 
 }  // namespace
 
-DeltaEntry DeltaEntry::of(DayEntry whole) {
-  DeltaEntry out;
-  out.digest = entryDigest(whole.counts.policy, whole.tlsrpt_record);
-  auto key = std::make_shared<DayEntry>();
-  key->day = whole.day;
-  key->domain = std::move(whole.domain);
-  key->tlsrpt_record = std::move(whole.tlsrpt_record);
-  key->counts.policy = std::move(whole.counts.policy);
-  out.key = std::move(key);
-  whole.day = UtcDay{};
-  whole.domain.clear();
-  whole.tlsrpt_record.clear();
-  whole.counts.policy = PolicyDescriptor{};
-  out.counts = std::move(whole);
-  return out;
-}
-
-DayEntry DeltaEntry::whole() const {
-  DayEntry out = counts;
-  out.day = key->day;
-  out.domain = key->domain;
-  out.tlsrpt_record = key->tlsrpt_record;
-  out.counts.policy = key->counts.policy;
-  return out;
-}
-
-std::uint64_t DeltaEntry::sessions() const {
-  return saturatingAdd(counts.counts.successful_sessions, counts.counts.failed_sessions);
-}
-
 std::uint64_t DayDelta::sessions() const {
   std::uint64_t n = 0;
-  for (const auto& e : entries) n = saturatingAdd(n, e.sessions());
+  for (const auto& e : entries) {
+    n = saturatingAdd(n, saturatingAdd(e.counts.successful_sessions, e.counts.failed_sessions));
+  }
   return n;
 }
 
@@ -108,8 +82,7 @@ std::uint64_t mergeDelta(DayDelta& into, DayDelta&& from, const DayLimits& limit
         index.emplace(hash, into.entries.size());
         into.entries.push_back(std::move(entry));
       } else {
-        const std::uint64_t over =
-            mergeDayEntry(into.entries[same->second].counts, entry.counts, limits.max_detail_rows);
+        const std::uint64_t over = mergeDayEntry(into.entries[same->second], entry, limits.max_detail_rows);
         overflowed = saturatingAdd(overflowed, over);
       }
     }
@@ -134,6 +107,7 @@ void DayAggregate::addDatagrams(std::span<const DatagramSessions* const> batch) 
   Notes notes;
   {
     std::lock_guard lock(mutex_);
+    pruneLocked(day);
     for (const DatagramSessions* datagram : batch) {
       for (const auto& session : datagram->sessions) {
         countLocked(day, datagram->report_domain, datagram->tlsrpt_record, session.policy, session.failed,
@@ -170,6 +144,7 @@ Result<void> DayAggregate::addOwnFailure(std::string_view domain, TlsRptResultTy
   Notes notes;
   {
     std::lock_guard lock(mutex_);
+    pruneLocked(day);
     countLocked(day, name, {}, policy, true, rows, SessionSource::OwnFailure, notes);
   }
   emit(notes);
@@ -182,6 +157,7 @@ void DayAggregate::addSessions(SessionSource source, std::string_view report_dom
   Notes notes;
   {
     std::lock_guard lock(mutex_);
+    pruneLocked(day);
     for (const auto& session : sessions) {
       countLocked(day, report_domain, tlsrpt_record, session.policy, session.failed, session.failure_details, source,
                   notes);
@@ -204,6 +180,7 @@ Result<void> DayAggregate::addBatch(SessionSource source, std::span<SourcedSessi
   Notes notes;
   {
     std::lock_guard lock(mutex_);
+    pruneLocked(utcDayOf(now));
     for (auto& s : sessions) {
       const UtcDay day = utcDayOf(s.at != 0 ? s.at : now);
       countLocked(day, s.report_domain, s.tlsrpt_record, s.outcome.policy, s.outcome.failed,
@@ -236,49 +213,19 @@ void DayAggregate::setPositionLocked(std::string name, std::string bytes) {
 
 DayDelta DayAggregate::takeDelta() {
   DayDelta out;
-  std::vector<std::unique_ptr<Slot>> released;  // freed after the lock is released
-  const UtcDay today = utcDayOf(clock_.now());
+  decltype(index_) old_index;
   {
     std::lock_guard lock(mutex_);
-    ++takes_;
-    out.entries.reserve(dirty_.size());
-    for (const SlotRef& ref : dirty_) {
-      Slot& slot = *ref.slot;
-      out.entries.push_back(DeltaEntry{slot.key, slot.digest, std::exchange(slot.counts, DayEntry{})});
-      slot.dirty = false;
-    }
-    dirty_.clear();
+    out.entries.swap(entries_);
     out.positions.swap(positions_);
-    releaseIdleLocked(released);
-    pruneLocked(today);
+    old_index.swap(index_);
   }
-  return out;
-}
-
-void DayAggregate::releaseIdleLocked(std::vector<std::unique_ptr<Slot>>& released) {
-  std::size_t over = live_.size() > MaxKeptKeys ? live_.size() - MaxKeptKeys : 0;
-  std::erase_if(live_, [&](const SlotRef& ref) {
-    const std::uint64_t idle = takes_ - ref.slot->last_take;  // dirty_ is empty: 1 = counted last interval
-    if (idle <= KeepIdleTakes && (over == 0 || idle <= 1)) return false;
-    if (over > 0) --over;
-    releaseSlot(ref, released);
-    return true;
-  });
-}
-
-void DayAggregate::releaseSlot(const SlotRef& ref, std::vector<std::unique_ptr<Slot>>& released) {
-  // The digest stays in the domain's bound: the entry still counts against it today.
-  auto& slots = ref.state->slots;
-  auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& s) { return s.get() == ref.slot; });
-  if (it == slots.end()) return;
-  std::swap(*it, slots.back());
-  released.push_back(std::move(slots.back()));
-  slots.pop_back();
+  return out;  // old_index is freed here, outside the lock
 }
 
 void DayAggregate::seed(const DayEntry& stored) {
   std::lock_guard lock(mutex_);
-  auto& state = days_[stored.day.days][stored.domain];
+  auto& state = known_[stored.day.days][stored.domain];
   const EntryDigest digest = entryDigest(stored.counts.policy, stored.tlsrpt_record);
   if (std::find(state.digests.begin(), state.digests.end(), digest) == state.digests.end()) {
     state.digests.push_back(digest);
@@ -287,25 +234,17 @@ void DayAggregate::seed(const DayEntry& stored) {
 
 std::size_t DayAggregate::pendingEntries() const {
   std::lock_guard lock(mutex_);
-  return dirty_.size();
-}
-
-std::size_t DayAggregate::keptKeys() const {
-  std::lock_guard lock(mutex_);
-  return live_.size();
+  return entries_.size();
 }
 
 void DayAggregate::pruneLocked(UtcDay today) {
   // Sessions are added under the clock's day; a clock that steps back a little still finds
-  // yesterday's bounds. Older days (a mail-log catch-up adds to them) are let go once taken.
-  // Only here, with dirty_ empty: no SlotRef may point into a pruned day.
-  const std::int64_t oldest = today.days - 1;
-  std::erase_if(live_, [&](const SlotRef& ref) { return ref.slot->key->day.days < oldest; });
-  while (!days_.empty() && days_.begin()->first < oldest) days_.erase(days_.begin());
+  // yesterday's bounds. Older days are no longer added to.
+  while (!known_.empty() && known_.begin()->first < today.days - 1) known_.erase(known_.begin());
 }
 
 DayAggregate::DomainState* DayAggregate::admitLocked(UtcDay day, std::string_view domain, Notes& notes) {
-  auto& domains = days_[day.days];
+  auto& domains = known_[day.days];
   auto it = domains.find(domain);
   if (it != domains.end()) return &it->second;
   if (domains.size() >= limits_.max_domains_per_day) {
@@ -322,14 +261,18 @@ void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_
                                SessionSource source, Notes& notes) {
   DomainState* state = admitLocked(day, domain, notes);
   if (state == nullptr) return;
-  Slot* slot = nullptr;
-  for (const auto& s : state->slots) {
-    if (s->key->tlsrpt_record == record && s->key->counts.policy == policy) {
-      slot = s.get();
+  auto& by_domain = index_[day.days];
+  auto found = by_domain.find(domain);  // no allocation when the domain has entries already
+  if (found == by_domain.end()) found = by_domain.emplace(std::string(domain), std::vector<std::uint32_t>{}).first;
+  auto& slots = found->second;
+  DayEntry* entry = nullptr;
+  for (std::uint32_t i : slots) {
+    if (entries_[i].tlsrpt_record == record && entries_[i].counts.policy == policy) {
+      entry = &entries_[i];
       break;
     }
   }
-  if (slot == nullptr) {
+  if (entry == nullptr) {
     const EntryDigest digest = entryDigest(policy, record);
     if (std::find(state->digests.begin(), state->digests.end(), digest) == state->digests.end()) {
       if (state->digests.size() >= limits_.max_policies_per_domain) {
@@ -340,22 +283,14 @@ void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_
       }
       state->digests.push_back(digest);
     }
-    auto key = std::make_shared<DayEntry>();
-    key->day = day;
-    key->domain = std::string(domain);
-    key->tlsrpt_record = std::string(record);
-    key->counts.policy = policy;
-    slot = state->slots.emplace_back(std::make_unique<Slot>()).get();
-    slot->key = std::move(key);
-    slot->digest = digest;
-    live_.push_back(SlotRef{state, slot});
+    slots.push_back(static_cast<std::uint32_t>(entries_.size()));
+    entry = &entries_.emplace_back();
+    entry->day = day;
+    entry->domain = std::string(domain);
+    entry->tlsrpt_record = std::string(record);
+    entry->counts.policy = policy;
   }
-  if (!slot->dirty) {
-    slot->dirty = true;
-    slot->last_take = takes_;
-    dirty_.push_back(SlotRef{state, slot});
-  }
-  const std::uint64_t overflowed = countSession(slot->counts, failed, rows, source, limits_.max_detail_rows);
+  const std::uint64_t overflowed = countSession(*entry, failed, rows, source, limits_.max_detail_rows);
   stats_.sessions[static_cast<std::size_t>(source)].fetch_add(1, std::memory_order_relaxed);
   if (overflowed > 0) {
     stats_.overflow_rows.fetch_add(overflowed, std::memory_order_relaxed);

@@ -2,19 +2,13 @@
 // reading of the injected Clock per add), report domain, policy descriptor and TLSRPT record.
 // Producers on several threads add (the datagram reader thread, the event loop for own fetch
 // failures and the mail log); the committer thread takes everything added so far with
-// takeDelta(). One mutex guards the in-memory state and is never held across I/O (log lines
-// are written after it is released) nor across a copy of strings, so no producer ever waits
-// on the disk or on the committer's allocations.
-// An entry's key (day, domain, record, descriptor) and its digest are made once and kept while
-// the entry is counted in successive commit intervals, and the delta shares them with the
-// committer: a session of a known entry costs one hash lookup and a compare, a take no string
-// copy. Keys idle for KeepIdleTakes intervals are let go, and at most MaxKeptKeys are kept.
+// takeDelta(), an O(1) swap. One mutex guards the in-memory state and is never held across
+// I/O (log lines are written after it is released), so no producer ever waits on the disk.
 // The day bounds (DayLimits) count committed sessions too: seed() the day from the store.
 #pragma once
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -31,26 +25,11 @@
 
 namespace mtasts::tlsrpt {
 
-// One entry of a delta: its key, shared with the aggregate (which keeps it while the entry is
-// counted, so a take copies no string), the key's digest, and the counts to add to the
-// stored entry.
-struct DeltaEntry {
-  std::shared_ptr<const DayEntry> key;  // day, domain, record and descriptor; its counts unread
-  EntryDigest digest{};                 // entryDigest(key->counts.policy, key->tlsrpt_record)
-  DayEntry counts;                      // only the totals, failure rows and sources are read
-
-  // A whole entry split into the two halves (a test's entry, a decoded one).
-  static DeltaEntry of(DayEntry whole);
-  // Key and counts in one entry again.
-  DayEntry whole() const;
-  std::uint64_t sessions() const;  // successful + failed
-};
-
 // What the committer takes: the entries added since the last take (each entry's counts are
 // a delta to add to the stored one) and the source positions set meanwhile (latest value per
 // name), to be committed in the same transaction.
 struct DayDelta {
-  std::vector<DeltaEntry> entries;
+  std::vector<DayEntry> entries;
   std::vector<std::pair<std::string, std::string>> positions;
 
   bool empty() const { return entries.empty() && positions.empty(); }
@@ -73,11 +52,6 @@ inline constexpr std::size_t MaxOwnFailureReasonBytes = 256;
 
 class DayAggregate {
  public:
-  // An entry's key is let go after this many takes (commit intervals) without a session, or
-  // sooner, idle ones first, while more than MaxKeptKeys are kept (about 1 KiB each).
-  static constexpr std::uint64_t KeepIdleTakes = 60;
-  static constexpr std::size_t MaxKeptKeys = 16'384;
-
   DayAggregate(const Clock& clock, DayLimits limits, CollectorStats& stats);
   DayAggregate(const DayAggregate&) = delete;
   DayAggregate& operator=(const DayAggregate&) = delete;
@@ -129,7 +103,6 @@ class DayAggregate {
 
   const DayLimits& limits() const { return limits_; }
   std::size_t pendingEntries() const;
-  std::size_t keptKeys() const;  // entry keys kept for the next sessions
 
  private:
   struct StringHash {
@@ -138,25 +111,10 @@ class DayAggregate {
   };
   template <typename T>
   using StringMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
-  // One entry counted in this process: its key and digest, kept while the entry is used, and
-  // the counts added since the last take (only the count fields of `counts` are set).
-  struct Slot {
-    std::shared_ptr<const DayEntry> key;  // day, domain, record and descriptor; no counts
-    EntryDigest digest{};
-    DayEntry counts;
-    bool dirty = false;           // counted since the last take: listed in dirty_
-    std::uint64_t last_take = 0;  // takes_ when it was last counted
-  };
-  // Per day and domain: the digests of its entries, pending or committed (the policy bound),
-  // and the slots of the entries counted lately.
+  // Per day and domain, the digests of its entries, pending or committed, for the bounds.
   struct DomainState {
     std::vector<EntryDigest> digests;
-    std::vector<std::unique_ptr<Slot>> slots;
     bool overflow_logged = false;
-  };
-  struct SlotRef {
-    DomainState* state;  // stable: unordered_map nodes do not move
-    Slot* slot;          // stable: owned through a unique_ptr
   };
   // Things to log once the mutex is released.
   struct Notes {
@@ -170,8 +128,6 @@ class DayAggregate {
                    bool failed, const std::vector<FailureDetail>& rows, SessionSource source, Notes& notes);
   void setPositionLocked(std::string name, std::string bytes);
   DomainState* admitLocked(UtcDay day, std::string_view domain, Notes& notes);
-  void releaseIdleLocked(std::vector<std::unique_ptr<Slot>>& released);
-  static void releaseSlot(const SlotRef& ref, std::vector<std::unique_ptr<Slot>>& released);
   void pruneLocked(UtcDay today);
   void emit(Notes& notes);
 
@@ -180,10 +136,9 @@ class DayAggregate {
   CollectorStats& stats_;
 
   mutable std::mutex mutex_;
-  std::map<std::int64_t, StringMap<DomainState>> days_;  // day -> domain -> state
-  std::vector<SlotRef> dirty_;                           // slots counted since the last take
-  std::vector<SlotRef> live_;                            // every slot
-  std::uint64_t takes_ = 0;
+  std::vector<DayEntry> entries_;
+  std::map<std::int64_t, StringMap<std::vector<std::uint32_t>>> index_;  // day -> domain -> entries_
+  std::map<std::int64_t, StringMap<DomainState>> known_;                 // day -> domain -> state
   std::vector<std::pair<std::string, std::string>> positions_;
   UnixSeconds last_drop_log_ = 0;  // drops are logged at most once a minute
   std::uint64_t drops_unlogged_ = 0;

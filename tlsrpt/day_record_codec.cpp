@@ -101,23 +101,21 @@ Result<DayKey> parseDayEntryKey(std::string_view key) {
   return out;
 }
 
-std::string encodeDayRecord(const DayEntry& entry) { return encodeDayRecord(entry, entry); }
-
-std::string encodeDayRecord(const DayEntry& key, const DayEntry& counts) {
+std::string encodeDayRecord(const DayEntry& entry) {
   std::string out;
   RecordWriter w(out);
-  const PolicyDescriptor& p = key.counts.policy;
+  const PolicyDescriptor& p = entry.counts.policy;
   w.u8(DayRecordVersion);
   w.u8(policyTypeCode(p.type));
   w.str(p.domain);
   w.list(p.strings);
   w.list(p.mx_hosts);
-  w.str(key.tlsrpt_record);
-  w.uv(counts.counts.successful_sessions);
-  w.uv(counts.counts.failed_sessions);
-  for (std::uint64_t n : counts.sources) w.uv(n);
-  w.uv(counts.counts.failures.size());
-  for (const auto& row : counts.counts.failures) {
+  w.str(entry.tlsrpt_record);
+  w.uv(entry.counts.successful_sessions);
+  w.uv(entry.counts.failed_sessions);
+  for (std::uint64_t n : entry.sources) w.uv(n);
+  w.uv(entry.counts.failures.size());
+  for (const auto& row : entry.counts.failures) {
     const FailureDetail& d = row.detail;
     w.uv(resultTypeCode(d.result));
     w.str(d.sending_mta_ip);
@@ -131,19 +129,16 @@ std::string encodeDayRecord(const DayEntry& key, const DayEntry& counts) {
   return out;
 }
 
-Result<void> checkDayRecordEncodable(const DayEntry& entry) { return checkDayRecordEncodable(entry, entry); }
-
-Result<void> checkDayRecordEncodable(const DayEntry& key, const DayEntry& counts) {
-  const PolicyDescriptor& policy = key.counts.policy;
-  const PolicyEntry& c = counts.counts;
+Result<void> checkDayRecordEncodable(const DayEntry& entry) {
+  const PolicyEntry& c = entry.counts;
   auto tooLarge = [](std::string detail) { return fail(ErrorCode::TooLarge, std::move(detail)); };
-  if (policy.strings.size() > MaxDayRecordPolicyStrings) return tooLarge("too many policy strings");
-  if (policy.mx_hosts.size() > MaxDayRecordMxHosts) return tooLarge("too many mx hosts");
+  if (c.policy.strings.size() > MaxDayRecordPolicyStrings) return tooLarge("too many policy strings");
+  if (c.policy.mx_hosts.size() > MaxDayRecordMxHosts) return tooLarge("too many mx hosts");
   if (c.failures.size() > MaxDayRecordRows) return tooLarge("too many failure rows");
   auto fits = [](std::string_view s) { return s.size() <= MaxDayRecordStringBytes; };
-  bool ok = fits(policy.domain) && fits(key.tlsrpt_record) &&
-            std::all_of(policy.strings.begin(), policy.strings.end(), fits) &&
-            std::all_of(policy.mx_hosts.begin(), policy.mx_hosts.end(), fits);
+  bool ok = fits(c.policy.domain) && fits(entry.tlsrpt_record) &&
+            std::all_of(c.policy.strings.begin(), c.policy.strings.end(), fits) &&
+            std::all_of(c.policy.mx_hosts.begin(), c.policy.mx_hosts.end(), fits);
   for (std::size_t i = 0; i < c.failures.size(); ++i) {
     const FailureDetail& d = c.failures[i].detail;
     ok = ok && fits(d.sending_mta_ip) && fits(d.receiving_mx_hostname) && fits(d.receiving_mx_helo) &&

@@ -53,15 +53,11 @@ inline constexpr std::size_t MaxDayRecordMxHosts = 16'384;        // cache: mx p
 inline constexpr std::size_t MaxDayRecordRows = 1'000 + 11;       // max_detail_rows + overflow rows
 
 // Serialises entry.counts, entry.tlsrpt_record and entry.sources (not day and domain).
-// Call checkDayRecordEncodable() first for entries built from outside input. The two-part
-// forms take the descriptor and record from `key` and the totals, rows and sources from
-// `counts` (a DeltaEntry's halves): the same bytes as the whole entry they make.
+// Call checkDayRecordEncodable() first for entries built from outside input.
 std::string encodeDayRecord(const DayEntry& entry);
-std::string encodeDayRecord(const DayEntry& key, const DayEntry& counts);
 // Whether decodeDayRecord(encodeDayRecord(entry)) succeeds: the bounds above, rows sorted,
 // distinct and with counts >= 1.
 Result<void> checkDayRecordEncodable(const DayEntry& entry);
-Result<void> checkDayRecordEncodable(const DayEntry& key, const DayEntry& counts);
 // Fills out.counts, out.tlsrpt_record and out.sources; leaves out.day and out.domain alone.
 Result<void> decodeDayRecord(std::string_view bytes, DayEntry& out);
 

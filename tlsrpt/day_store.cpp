@@ -28,6 +28,10 @@ bool sameIdentity(const DayEntry& a, const DayEntry& b) {
   return a.tlsrpt_record == b.tlsrpt_record && a.counts.policy == b.counts.policy;
 }
 
+std::uint64_t sessionsOf(const DayEntry& e) {
+  return saturatingAdd(e.counts.successful_sessions, e.counts.failed_sessions);
+}
+
 }  // namespace
 
 const cache::StoreSpec& DayStore::daysSpec() {
@@ -48,39 +52,39 @@ Result<std::unique_ptr<DayStore>> DayStore::attach(std::shared_ptr<cache::LmdbEn
   return std::unique_ptr<DayStore>(new DayStore(std::move(env), *days, *state));
 }
 
-Result<void> DayStore::mergeOne(cache::WriteTxn& txn, const DeltaEntry& entry, const DayLimits& limits,
+Result<void> DayStore::mergeOne(cache::WriteTxn& txn, const DayEntry& entry, const DayLimits& limits,
                                 CommitResult& result) {
-  const DayEntry& key = *entry.key;
-  if (key.day < FirstKeyDay || key.day > LastKeyDay || !checkDayRecordEncodable(key, entry.counts)) {
-    result.dropped = saturatingAdd(result.dropped, entry.sessions());
+  if (entry.day < FirstKeyDay || entry.day > LastKeyDay || !checkDayRecordEncodable(entry)) {
+    result.dropped = saturatingAdd(result.dropped, sessionsOf(entry));
     return {};
   }
   const std::size_t max_rows = std::min(limits.max_detail_rows, MaxStoredDetailRows);
+  const EntryDigest digest = entryDigest(entry.counts.policy, entry.tlsrpt_record);
   DayEntry stored;
   for (int probe = 0; probe <= MaxKeyProbe; ++probe) {
-    const std::string store_key = dayEntryKey(key.day, key.domain, entry.digest, probe);
+    const std::string key = dayEntryKey(entry.day, entry.domain, digest, probe);
     std::string_view bytes;
-    auto found = txn.get(days_, store_key, bytes);
+    auto found = txn.get(days_, key, bytes);
     if (!found) return Unexpected{std::move(found).error()};
     std::string value;
     if (!*found) {
-      value = encodeDayRecord(key, entry.counts);
+      value = encodeDayRecord(entry);
     } else if (auto decoded = decodeDayRecord(bytes, stored); !decoded) {
       // Ours to take: nothing readable is lost by overwriting what cannot be read.
       ++result.replaced;
-      logger()->error("undecodable day record replaced key={} reason={}", escapeForLog(store_key),
+      logger()->error("undecodable day record replaced key={} reason={}", escapeForLog(key),
                       escapeForLog(decoded.error().detail));
-      value = encodeDayRecord(key, entry.counts);
-    } else if (sameIdentity(stored, key)) {
-      result.overflowed = saturatingAdd(result.overflowed, mergeDayEntry(stored, entry.counts, max_rows));
+      value = encodeDayRecord(entry);
+    } else if (sameIdentity(stored, entry)) {
+      result.overflowed = saturatingAdd(result.overflowed, mergeDayEntry(stored, entry, max_rows));
       value = encodeDayRecord(stored);
     } else {
       continue;  // another descriptor has this digest: try the next key
     }
     ++result.records;
-    return txn.put(days_, store_key, value);
+    return txn.put(days_, key, value);
   }
-  result.dropped = saturatingAdd(result.dropped, entry.sessions());
+  result.dropped = saturatingAdd(result.dropped, sessionsOf(entry));
   return {};
 }
 

@@ -68,7 +68,7 @@ class DayStore {
   DayStore(std::shared_ptr<cache::LmdbEnv> env, MDB_dbi days, MDB_dbi state)
       : env_(std::move(env)), days_(days), state_(state) {}
   Result<std::vector<DayEntry>> scanEntries(std::string_view prefix);
-  Result<void> mergeOne(cache::WriteTxn& txn, const DeltaEntry& entry, const DayLimits& limits, CommitResult& result);
+  Result<void> mergeOne(cache::WriteTxn& txn, const DayEntry& entry, const DayLimits& limits, CommitResult& result);
 
   std::shared_ptr<cache::LmdbEnv> env_;
   MDB_dbi days_;

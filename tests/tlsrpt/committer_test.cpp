@@ -135,8 +135,9 @@ TEST_CASE("prepare seeds today's stored domains into the day bounds and sweeps d
   TempDir dir;
   World w(dir.path());
   const UtcDay today = utcDayOf(Noon);
-  REQUIRE(w.store->commit(deltaOf({sampleEntry(today, "seeded.example"), sampleEntry(UtcDay{today.days - 3}),
-                                   sampleEntry(UtcDay{today.days - 2})}),
+  REQUIRE(w.store->commit(DayDelta{{sampleEntry(today, "seeded.example"), sampleEntry(UtcDay{today.days - 3}),
+                                    sampleEntry(UtcDay{today.days - 2})},
+                                   {}},
                           nullptr, DayLimits{}));
   DayLimits limits;
   limits.max_domains_per_day = 1;

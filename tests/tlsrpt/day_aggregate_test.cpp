@@ -46,7 +46,7 @@ void addFixture(DayAggregate& aggregate, const std::string& name, int times = 1)
   aggregate.addDatagrams(batch);
 }
 
-const DayEntry* find(const WholeDelta& delta, const std::string& domain, PolicyType type) {
+const DayEntry* find(const DayDelta& delta, const std::string& domain, PolicyType type) {
   for (const auto& e : delta.entries) {
     if (e.domain == domain && e.counts.policy.type == type) return &e;
   }
@@ -69,7 +69,7 @@ TEST_CASE("real datagrams are counted the way sys4's collector counts them") {
   addFixture(f.aggregate, "libtlsrpt-two-failure-details.dgram");   // "t":2, two rows
   addFixture(f.aggregate, "libtlsrpt-failure-without-details.dgram");  // failure, no row
   addFixture(f.aggregate, "libtlsrpt-two-policies.dgram");  // two sessions
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   const DayEntry* good = find(delta, "good.test", PolicyType::Sts);
   REQUIRE(good != nullptr);
   CHECK(good->counts.successful_sessions == 3);
@@ -97,7 +97,7 @@ TEST_CASE("a session counts once, in the UTC day of the clock reading when it is
   addFixture(f.aggregate, "pf311-good-success.dgram");
   f.clock.advance(1);  // midnight
   addFixture(f.aggregate, "pf311-good-success.dgram");
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   REQUIRE(delta.entries.size() == 2);
   CHECK(delta.entries[0].day == utcDayOf(LastSecond));
   CHECK(delta.entries[1].day.days == delta.entries[0].day.days + 1);
@@ -109,110 +109,12 @@ TEST_CASE("takeDelta hands every session over exactly once") {
   Fixture f;
   addFixture(f.aggregate, "pf311-good-success.dgram", 2);
   CHECK(f.aggregate.pendingEntries() == 1);
-  WholeDelta first = wholeOf(f.aggregate.takeDelta());
+  DayDelta first = f.aggregate.takeDelta();
   CHECK(first.sessions() == 2);
   CHECK(f.aggregate.pendingEntries() == 0);
-  CHECK(wholeOf(f.aggregate.takeDelta()).empty());
-  addFixture(f.aggregate, "pf311-good-success.dgram");
-  CHECK(wholeOf(f.aggregate.takeDelta()).sessions() == 1);
-}
-
-TEST_CASE("an entry counted in successive intervals is handed over whole, with only that interval's counts") {
-  Fixture f;
-  const DatagramSessions failure = sessionsFromFixture("pf311-unknownca-205-validation-failure.dgram");
-  for (int interval = 1; interval <= 4; ++interval) {
-    CAPTURE(interval);
-    // Intervals 1, 2 and 4 count the same entry, 3 nothing: its key is kept meanwhile.
-    if (interval == 3) {
-      CHECK(f.aggregate.takeDelta().empty());
-      CHECK(f.aggregate.keptKeys() == 1);
-      continue;
-    }
-    std::vector<DatagramSessions> batch(static_cast<std::size_t>(interval), failure);
-    f.aggregate.addDatagrams(batch);
-    CHECK(f.aggregate.pendingEntries() == 1);
-    WholeDelta delta = wholeOf(f.aggregate.takeDelta());
-    REQUIRE(delta.entries.size() == 1);
-    const DayEntry& e = delta.entries[0];
-    CHECK(e.day == utcDayOf(Noon));
-    CHECK(e.domain == "unknownca.test");
-    CHECK(e.tlsrpt_record == failure.tlsrpt_record);
-    CHECK(e.counts.policy == failure.sessions[0].policy);
-    CHECK(e.counts.failed_sessions == static_cast<std::uint64_t>(interval));
-    CHECK(e.counts.successful_sessions == 0);
-    CHECK(e.sources[0] == static_cast<std::uint64_t>(interval));
-    REQUIRE(e.counts.failures.size() == 1);
-    CHECK(e.counts.failures[0].sessions == static_cast<std::uint64_t>(interval));
-    CHECK(e.counts.failures[0].detail == failure.sessions[0].failure_details[0]);
-  }
-  CHECK(f.stats.sessions[0].load() == 1 + 2 + 4);
-}
-
-TEST_CASE("keys idle for KeepIdleTakes intervals are let go, and the policy bound still holds") {
-  Fixture f;
-  f.limits.max_policies_per_domain = 2;
-  DayAggregate aggregate{f.clock, f.limits, f.stats};
-  DatagramSessions base = sessionsFromFixture("pf311-good-success.dgram");
-  auto withMode = [&](const std::string& mode) {
-    DatagramSessions d = base;
-    d.sessions[0].policy.strings.push_back("x-test: " + mode);
-    return d;
-  };
-  aggregate.addDatagrams(std::vector<DatagramSessions>{withMode("a"), withMode("b")});
-  CHECK(wholeOf(aggregate.takeDelta()).entries.size() == 2);
-  for (std::uint64_t i = 1; i < DayAggregate::KeepIdleTakes; ++i) CHECK(aggregate.takeDelta().empty());
-  CHECK(aggregate.keptKeys() == 2);
-  CHECK(aggregate.takeDelta().empty());
-  CHECK(aggregate.keptKeys() == 0);  // idle for KeepIdleTakes intervals
-  aggregate.addDatagrams(std::vector<DatagramSessions>{withMode("c"), withMode("a")});
-  WholeDelta delta = wholeOf(aggregate.takeDelta());
-  REQUIRE(delta.entries.size() == 1);  // "a" again, "c" is a third policy of the day
-  CHECK(delta.entries[0].counts.policy == withMode("a").sessions[0].policy);
-  CHECK(delta.entries[0].counts.successful_sessions == 1);
-  CHECK(f.stats.dropped_policy_bound.load() == 1);
-}
-
-TEST_CASE("at most MaxKeptKeys keys are kept: the idle ones go first") {
-  Fixture f;
-  const DatagramSessions base = sessionsFromFixture("pf311-good-success.dgram");
-  constexpr std::size_t Extra = 10;
-  std::vector<DatagramSessions> batch;
-  for (std::size_t i = 0; i < DayAggregate::MaxKeptKeys + Extra; ++i) {
-    DatagramSessions d = base;
-    d.report_domain = "d" + std::to_string(i) + ".example";
-    batch.push_back(std::move(d));
-  }
-  f.aggregate.addDatagrams(batch);
-  CHECK(f.aggregate.takeDelta().entries.size() == DayAggregate::MaxKeptKeys + Extra);
-  CHECK(f.aggregate.keptKeys() == DayAggregate::MaxKeptKeys + Extra);  // all counted last interval
-  f.aggregate.addDatagrams(std::span<const DatagramSessions>(batch.data(), 1));  // d0 stays in use
-  CHECK(f.aggregate.takeDelta().sessions() == 1);
-  CHECK(f.aggregate.keptKeys() == DayAggregate::MaxKeptKeys);
-  f.aggregate.addDatagrams(std::span<const DatagramSessions>(batch.data(), 1));
-  CHECK(f.aggregate.takeDelta().sessions() == 1);
-  CHECK(f.aggregate.keptKeys() == DayAggregate::MaxKeptKeys);
-  CHECK(f.stats.sessions[0].load() == DayAggregate::MaxKeptKeys + Extra + 2);
-}
-
-TEST_CASE("sessions of past days from a mail-log catch-up are taken, and their day then let go") {
-  Fixture f;
-  const DatagramSessions good = sessionsFromFixture("pf311-good-success.dgram");
-  std::vector<DayAggregate::SourcedSession> batch;
-  for (UnixSeconds at : {Noon - 5 * 86'400, Noon - 86'400, Noon}) {
-    batch.push_back(DayAggregate::SourcedSession{at, good.report_domain, good.tlsrpt_record, good.sessions[0]});
-  }
-  REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "42"));
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
-  REQUIRE(delta.entries.size() == 3);
-  CHECK(delta.sessions() == 3);
-  CHECK(f.aggregate.keptKeys() == 2);  // the day five days back went with the take
-  // The same again: the old day is counted anew, the others reuse their keys; nothing
-  // points into a day that was let go (ASan would say).
-  REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "84"));
-  delta = wholeOf(f.aggregate.takeDelta());
-  REQUIRE(delta.entries.size() == 3);
-  CHECK(delta.sessions() == 3);
   CHECK(f.aggregate.takeDelta().empty());
+  addFixture(f.aggregate, "pf311-good-success.dgram");
+  CHECK(f.aggregate.takeDelta().sessions() == 1);
 }
 
 TEST_CASE("sessions of a domain past max_domains_per_day are dropped, counted and logged once a minute") {
@@ -230,13 +132,13 @@ TEST_CASE("sessions of a domain past max_domains_per_day are dropped, counted an
   f.clock.advance(61);
   addFixture(aggregate, "pf311-wildok-success.dgram");
   CHECK(log.warnings({"day bound"}) == 2);
-  WholeDelta delta = wholeOf(aggregate.takeDelta());
+  DayDelta delta = aggregate.takeDelta();
   CHECK(delta.sessions() == 3);
   CHECK(find(delta, "wildok.test", PolicyType::Sts) == nullptr);
   // The bound is per day: the next day admits the domain again.
   f.clock.advance(86'400);
   addFixture(aggregate, "pf311-wildok-success.dgram");
-  CHECK(wholeOf(aggregate.takeDelta()).sessions() == 1);
+  CHECK(aggregate.takeDelta().sessions() == 1);
 }
 
 TEST_CASE("committed domains and policies of the day count against its bounds once seeded") {
@@ -251,12 +153,12 @@ TEST_CASE("committed domains and policies of the day count against its bounds on
   addFixture(aggregate, "pf311-good-success.dgram");   // good.test, but another policy: over
   CHECK(f.stats.dropped_domain_bound.load() == 1);
   CHECK(f.stats.dropped_policy_bound.load() == 1);
-  CHECK(wholeOf(aggregate.takeDelta()).empty());
+  CHECK(aggregate.takeDelta().empty());
   // The stored policy itself still counts.
   std::vector<SessionOutcome> sessions(1);
   sessions[0].policy = stored.counts.policy;
   aggregate.addSessions(SessionSource::Maillog, "good.test", stored.tlsrpt_record, sessions);
-  WholeDelta delta = wholeOf(aggregate.takeDelta());
+  DayDelta delta = aggregate.takeDelta();
   REQUIRE(delta.entries.size() == 1);
   CHECK(delta.entries[0].sources[static_cast<std::size_t>(SessionSource::Maillog)] == 1);
 }
@@ -268,9 +170,9 @@ TEST_CASE("failure rows past max_detail_rows go to an overflow row, logged once 
   DayAggregate aggregate(f.clock, f.limits, f.stats);
   for (const char* reason : {"a", "b", "c"}) CHECK(aggregate.addOwnFailure("fail.example", TlsRptResultType::StsPolicyFetchError, reason));
   // A commit in between does not reset the once-per-day log.
-  WholeDelta first = wholeOf(aggregate.takeDelta());
+  DayDelta first = aggregate.takeDelta();
   CHECK(aggregate.addOwnFailure("fail.example", TlsRptResultType::StsPolicyFetchError, "d"));
-  WholeDelta second = wholeOf(aggregate.takeDelta());
+  DayDelta second = aggregate.takeDelta();
   CHECK(f.stats.overflow_rows.load() == 2);  // b and c; d had room in its own delta
   CHECK(log.warnings({"overflow rows", "fail.example"}) == 1);
   REQUIRE(first.entries.size() == 1);
@@ -289,7 +191,7 @@ TEST_CASE("an own fetch failure is one sts failure session with the reason as fa
   Fixture f;
   CHECK(f.aggregate.addOwnFailure("Fail.Example.", TlsRptResultType::StsWebpkiInvalid,
                                   std::string("certificate\nexpired \x01\xff", 22) + std::string(400, 'x')));
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   REQUIRE(delta.entries.size() == 1);
   const DayEntry& e = delta.entries[0];
   CHECK(e.domain == "fail.example");
@@ -312,7 +214,7 @@ TEST_CASE("an own fetch failure is one sts failure session with the reason as fa
     CHECK_FALSE(f.aggregate.addOwnFailure("192.0.2.1", TlsRptResultType::StsPolicyFetchError, "x"));
     CHECK_FALSE(f.aggregate.addOwnFailure("ok.example", TlsRptResultType::CertificateExpired, "x"));
     CHECK(f.stats.rejected_own_failures.load() == 3);
-    CHECK(wholeOf(f.aggregate.takeDelta()).empty());
+    CHECK(f.aggregate.takeDelta().empty());
   }
 }
 
@@ -325,24 +227,24 @@ TEST_CASE("source positions travel with the delta, the latest per name") {
   CHECK_FALSE(f.aggregate.setPosition("big", std::string(MaxPositionBytes + 1, 0)));
   CHECK(f.aggregate.setPosition("journal", "c1"));
   CHECK(f.aggregate.setPosition("maillog", "200"));
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   REQUIRE(delta.positions.size() == 2);
   CHECK(delta.positions[0] == std::pair<std::string, std::string>{"maillog", "200"});
-  CHECK(wholeOf(f.aggregate.takeDelta()).positions.empty());
+  CHECK(f.aggregate.takeDelta().positions.empty());
 }
 
 TEST_CASE("a kept delta merges with the next one: sessions added, positions of the newer one") {
   DayDelta kept;
-  kept.entries.push_back(DeltaEntry::of(sampleEntry()));
+  kept.entries.push_back(sampleEntry());
   kept.positions = {{"maillog", "1"}};
   DayDelta next;
-  next.entries.push_back(DeltaEntry::of(sampleEntry()));
-  next.entries.push_back(DeltaEntry::of(sampleEntry(UtcDay{20'001})));
+  next.entries.push_back(sampleEntry());
+  next.entries.push_back(sampleEntry(UtcDay{20'001}));
   next.positions = {{"maillog", "2"}, {"journal", "x"}};
   DayLimits limits;
   CHECK(mergeDelta(kept, std::move(next), limits) == 0);
   REQUIRE(kept.entries.size() == 2);
-  CHECK(kept.entries[0].counts.counts.successful_sessions == 80);
+  CHECK(kept.entries[0].counts.successful_sessions == 80);
   CHECK(kept.positions.size() == 2);
   CHECK(kept.positions[0].second == "2");
 }
@@ -355,15 +257,14 @@ TEST_CASE("a kept delta of thousands of entries merges entry by entry with the n
     return e;
   };
   DayDelta kept;
-  for (int i = 0; i < 3000; ++i) kept.entries.push_back(DeltaEntry::of(entryFor(i)));
+  for (int i = 0; i < 3000; ++i) kept.entries.push_back(entryFor(i));
   DayDelta next;
-  for (int i = 2000; i < 5000; ++i) next.entries.push_back(DeltaEntry::of(entryFor(i)));
+  for (int i = 2000; i < 5000; ++i) next.entries.push_back(entryFor(i));
   const std::uint64_t per_entry = sampleEntry().counts.successful_sessions;
   CHECK(mergeDelta(kept, std::move(next), DayLimits{}) == 0);
   REQUIRE(kept.entries.size() == 5000);
   CHECK(kept.sessions() == 6000 * (per_entry + sampleEntry().counts.failed_sessions));
-  for (const auto& delta_entry : kept.entries) {
-    const DayEntry e = delta_entry.whole();
+  for (const auto& e : kept.entries) {
     const int i = std::stoi(e.domain.substr(1));
     CAPTURE(e.domain);
     CHECK(e.counts.successful_sessions == (i >= 2000 && i < 3000 ? 2 : 1) * per_entry);
@@ -371,10 +272,10 @@ TEST_CASE("a kept delta of thousands of entries merges entry by entry with the n
   // Into an empty delta: taken as it is.
   DayDelta empty;
   DayDelta one;
-  one.entries.push_back(DeltaEntry::of(entryFor(7)));
+  one.entries.push_back(entryFor(7));
   CHECK(mergeDelta(empty, std::move(one), DayLimits{}) == 0);
   REQUIRE(empty.entries.size() == 1);
-  CHECK(empty.entries[0].key->domain == "d7.example");
+  CHECK(empty.entries[0].domain == "d7.example");
 }
 
 TEST_CASE("producers on several threads and a taker lose and double nothing") {
@@ -395,10 +296,10 @@ TEST_CASE("producers on several threads and a taker lose and double nothing") {
       (void)aggregate.addOwnFailure("fail.example", TlsRptResultType::StsPolicyFetchError, "x");
     }
   });
-  for (int i = 0; i < 200; ++i) taken += wholeOf(aggregate.takeDelta()).sessions();
+  for (int i = 0; i < 200; ++i) taken += aggregate.takeDelta().sessions();
   datagrams.join();
   own.join();
-  taken += wholeOf(aggregate.takeDelta()).sessions();
+  taken += aggregate.takeDelta().sessions();
   CHECK(taken == 2 * PerThread);
 }
 
@@ -415,7 +316,7 @@ TEST_CASE("a mail-log batch counts each session under its own day and sets its p
   batch[2].outcome.failed = true;
   batch[2].outcome.failure_details = {failureRow()};
   REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "pos-1"));
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   REQUIRE(delta.positions.size() == 1);
   CHECK(delta.positions[0].second == "pos-1");
   REQUIRE(delta.entries.size() == 2);
@@ -428,5 +329,5 @@ TEST_CASE("a mail-log batch counts each session under its own day and sets its p
   CHECK(f.stats.sessions[static_cast<std::size_t>(SessionSource::Maillog)].load() == 3);
   // A refused position counts nothing.
   CHECK_FALSE(f.aggregate.addBatch(SessionSource::Maillog, batch, "", "pos-2"));
-  CHECK(wholeOf(f.aggregate.takeDelta()).empty());
+  CHECK(f.aggregate.takeDelta().empty());
 }

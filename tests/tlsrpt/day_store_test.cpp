@@ -35,6 +35,12 @@ Opened open(const std::string& dir, std::size_t map_size = 1 << 20) {
   return {*env, std::move(*store)};
 }
 
+DayDelta deltaOf(std::vector<DayEntry> entries) {
+  DayDelta d;
+  d.entries = std::move(entries);
+  return d;
+}
+
 std::vector<DayEntry> entriesOf(DayStore& store, UtcDay day) {
   auto got = store.entries(day);
   REQUIRE_MESSAGE(got, (got ? "" : got.error().detail));

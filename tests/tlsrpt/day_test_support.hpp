@@ -12,7 +12,6 @@
 
 #include "tlsrpt/datagram.hpp"
 #include "tlsrpt/datagram_sessions.hpp"
-#include "tlsrpt/day_aggregate.hpp"
 #include "tlsrpt/day_entry.hpp"
 
 namespace mtasts::tlsrpt::test {
@@ -99,33 +98,6 @@ inline DatagramSessions fixtureSessions(const std::string& name) {
   auto parsed = parseDatagram(fixtureBytes(name));
   if (!parsed) return {};
   return sessionsOf(std::move(*parsed));
-}
-
-// A delta as the tests read it: every entry whole again (key and counts in one DayEntry).
-struct WholeDelta {
-  std::vector<DayEntry> entries;
-  std::vector<std::pair<std::string, std::string>> positions;
-
-  bool empty() const { return entries.empty() && positions.empty(); }
-  std::uint64_t sessions() const {
-    std::uint64_t n = 0;
-    for (const auto& e : entries) n += e.counts.successful_sessions + e.counts.failed_sessions;
-    return n;
-  }
-};
-
-inline WholeDelta wholeOf(const DayDelta& delta) {
-  WholeDelta out;
-  for (const auto& e : delta.entries) out.entries.push_back(e.whole());
-  out.positions = delta.positions;
-  return out;
-}
-
-// A delta of whole entries, as the committer would take it.
-inline DayDelta deltaOf(std::vector<DayEntry> entries) {
-  DayDelta d;
-  for (auto& e : entries) d.entries.push_back(DeltaEntry::of(std::move(e)));
-  return d;
 }
 
 }  // namespace mtasts::tlsrpt::test

@@ -5,13 +5,10 @@
 #include <doctest/doctest.h>
 
 #include "tests/fakes/log_capture.hpp"
-#include "tests/tlsrpt/day_test_support.hpp"
 #include "tlsrpt/maillog_sink.hpp"
 
 using namespace mtasts;
 using namespace mtasts::tlsrpt;
-using test::WholeDelta;
-using test::wholeOf;
 
 namespace {
 
@@ -56,7 +53,7 @@ struct Fixture {
   bool datagrams = false;
 };
 
-std::string positionOf(const WholeDelta& delta, const std::string& name) {
+std::string positionOf(const DayDelta& delta, const std::string& name) {
   for (const auto& [n, v] : delta.positions) {
     if (n == name) return v;
   }
@@ -75,7 +72,7 @@ TEST_CASE("mail-log sessions reach the aggregate under their A-label domain with
   sink(batch(std::move(sessions), 4096));
   CHECK(sink.counters().sessions == 3);
   CHECK(sink.counters().unreportable == 1);
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   CHECK(delta.sessions() == 3);
   CHECK(positionOf(delta, "file:/var/log/mail.log") == encodeMaillogPosition(batch({}, 4096).position));
   REQUIRE(delta.entries.size() == 2);
@@ -105,7 +102,7 @@ TEST_CASE("a log with TLSRPT lines while the datagram socket runs gives its posi
   CHECK(f.aggregate.takeDelta().sessions() == 1);
   sink(batch({session("good.test", true), session("good.test", true)}, 200, true));
   sink(batch({session("good.test", true)}, 300, true));
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   CHECK(delta.sessions() == 0);
   CHECK(sink.counters().one_source_skipped == 3);
   CHECK(positionOf(delta, "file:/var/log/mail.log") == encodeMaillogPosition(batch({}, 300).position));
@@ -123,7 +120,7 @@ TEST_CASE("a stored TLSRPT-lines marker skips the log from the first batch of th
   Fixture f;
   MaillogAggregateSink sink(f.aggregate, [] { return true; }, true);
   sink(batch({session("good.test", true)}, 100));
-  WholeDelta delta = wholeOf(f.aggregate.takeDelta());
+  DayDelta delta = f.aggregate.takeDelta();
   CHECK(delta.sessions() == 0);
   CHECK(positionOf(delta, tlsrptLinesMarkerName("file:/var/log/mail.log")) == "(none)");  // already stored
   CHECK(positionOf(delta, "file:/var/log/mail.log") != "(none)");

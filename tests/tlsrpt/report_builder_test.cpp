@@ -49,7 +49,9 @@ struct Store {
     days = std::move(*d);
   }
   void commit(std::vector<DayEntry> entries) {
-    REQUIRE(days->commit(test::deltaOf(std::move(entries)), nullptr, DayLimits{}));
+    DayDelta delta;
+    delta.entries = std::move(entries);
+    REQUIRE(days->commit(delta, nullptr, DayLimits{}));
   }
   std::vector<DayEntry> entries(UtcDay day, const std::string& domain) {
     auto got = days->entries(day, domain);

@@ -83,8 +83,7 @@ struct World {
     DayDelta delta;
     auto https_entry = ::mtasts::tlsrpt::test::sampleEntry(Day, "https.test");
     https_entry.tlsrpt_record = "v=TLSRPTv1; rua=https://reports.https.test/v1/tlsrpt";
-    delta.entries = {DeltaEntry::of(https_entry),
-                     DeltaEntry::of(::mtasts::tlsrpt::test::sampleEntry(Day, "mail.test"))};
+    delta.entries = {https_entry, ::mtasts::tlsrpt::test::sampleEntry(Day, "mail.test")};
     REQUIRE(days->commit(delta, nullptr, DayLimits{}));
     dns.setAddress("reports.https.test", "192.0.2.80");
   }

@@ -57,7 +57,7 @@ StatusInput sampleStatus() {
   REQUIRE(aggregate.addOwnFailure("fetchfail.test", TlsRptResultType::StsPolicyFetchError, "HTTP status 404"));
   std::vector<DatagramSessions> second{fixtureSessions("pf311-good-success.dgram")};
   aggregate.addDatagrams(second);
-  WholeDelta delta = wholeOf(aggregate.takeDelta());
+  DayDelta delta = aggregate.takeDelta();
   StatusInput status;
   for (auto& e : delta.entries) {
     if (status.days.empty() || status.days.back().day != e.day) status.days.push_back(StatusDay{e.day, {}});
@@ -133,9 +133,7 @@ TEST_CASE("readStatus reads one day or every day from the store, and no counters
   CHECK(nlohmann::json::parse(formatStatusJson(*empty))["collector"].is_null());
   const StatusInput status = sampleStatus();
   DayDelta delta;
-  for (const auto& d : status.days) {
-    for (const auto& e : d.entries) delta.entries.push_back(DeltaEntry::of(e));
-  }
+  for (const auto& d : status.days) delta.entries.insert(delta.entries.end(), d.entries.begin(), d.entries.end());
   REQUIRE((*store)->commit(delta, &*status.collector, DayLimits{}));
   auto all = readStatus(**store, std::nullopt);
   REQUIRE(all);
