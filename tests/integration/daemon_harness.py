@@ -6,6 +6,7 @@ HostileCase base of the hostile-client modules (a black-hole DNS, a Prober clien
 throughout). Every wait has a hard timeout. Python 3 stdlib only.
 """
 import os
+import re
 import resource
 import signal
 import socket
@@ -207,8 +208,21 @@ class Daemon:
         return self.spawn().wait_listening(timeout)
 
     def wait_listening(self, timeout):
-        """Returns once the listener accepts; raises (after stopping it) if it exits or never does."""
+        """Returns once the listener accepts and the daemon has logged "mtastsd started"; raises
+        (after stopping it) if it exits or never gets there. The kernel queues connections from
+        bind() on, before the state store opens and the components start: a test that loads
+        the daemon as soon as it accepts would overlap its startup."""
+        deadline = time.monotonic() + timeout
         why = wait_listening(self.proc, self.port, timeout)
+        if not why and self.options.get("log_level", "info") in ("trace", "debug", "info"):
+            while self.log_count("mtastsd started") == 0:
+                if self.proc.poll() is not None:
+                    why = f"exited {self.proc.returncode}"
+                    break
+                if time.monotonic() >= deadline:
+                    why = f"did not log 'mtastsd started' within {timeout}s"
+                    break
+                time.sleep(0.01)
         if why:
             self.stop()
             raise RuntimeError(f"mtastsd {why}:\n{self.log()}")
@@ -362,6 +376,10 @@ class HostileCase(unittest.TestCase):
     binary = None
     options = {}
     daemon_soft_nofile = None  # start the daemon with this soft RLIMIT_NOFILE
+    # A sanitizer writing its report to log_path must open a file: a daemon with no free
+    # descriptor loses the report and only says "Can't open file". Such a class's daemon
+    # reports to its stderr (its log, which a failing test prints) instead.
+    sanitizer_reports_to_stderr = False
     blackhole = None
 
     @classmethod
@@ -375,11 +393,19 @@ class HostileCase(unittest.TestCase):
         previous = None
         if cls.daemon_soft_nofile:
             previous = set_soft_nofile(cls.daemon_soft_nofile)  # inherited by the daemon
+        saved_env = {k: os.environ.get(k) for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")}
+        if cls.sanitizer_reports_to_stderr:
+            for k, v in saved_env.items():
+                if v:
+                    os.environ[k] = re.sub(r"(^|:)log_path=[^:]*", r"\1log_path=stderr", v)
         try:
             cls.daemon.start()
         finally:
             if previous is not None:
                 set_soft_nofile(previous)
+            for k, v in saved_env.items():
+                if v is not None:
+                    os.environ[k] = v
 
     @classmethod
     def tearDownClass(cls):
