@@ -193,6 +193,7 @@ class Daemon:
         self.options["listen"] = f"inet:127.0.0.1:{self.port}"
         self.options.update(overrides)
         self.log_path = os.path.join(self.dir, "mtastsd.log")
+        self.env = None  # the daemon's environment: None inherits the test's
         self.proc = None
 
     def spawn(self):
@@ -200,7 +201,7 @@ class Daemon:
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(_argv(self.binary, self.options, self.config_path), stdout=log,
                                      stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=die_with_parent)
+                                     preexec_fn=die_with_parent, env=self.env)
         log.close()
         return self
 
@@ -390,22 +391,17 @@ class HostileCase(unittest.TestCase):
         opts = {"log_level": "info", "dns_timeout": "300ms", "query_wait_timeout": "5s"}
         opts.update(cls.options)
         cls.daemon = Daemon(cls.binary, NO_WORLD, **opts)
+        if cls.sanitizer_reports_to_stderr:
+            cls.daemon.env = {k: re.sub(r"(^|:)log_path=[^:]*", r"\1log_path=stderr", v)
+                              if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS") else v for k, v in os.environ.items()}
         previous = None
         if cls.daemon_soft_nofile:
             previous = set_soft_nofile(cls.daemon_soft_nofile)  # inherited by the daemon
-        saved_env = {k: os.environ.get(k) for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")}
-        if cls.sanitizer_reports_to_stderr:
-            for k, v in saved_env.items():
-                if v:
-                    os.environ[k] = re.sub(r"(^|:)log_path=[^:]*", r"\1log_path=stderr", v)
         try:
             cls.daemon.start()
         finally:
             if previous is not None:
                 set_soft_nofile(previous)
-            for k, v in saved_env.items():
-                if v is not None:
-                    os.environ[k] = v
 
     @classmethod
     def tearDownClass(cls):
