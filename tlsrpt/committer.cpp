@@ -109,6 +109,7 @@ Result<void> Committer::commitOnce() {
     logFailure(result.error(), now);
     return Unexpected{std::move(result).error()};
   }
+  aggregate_.recycle(std::move(pending_.entries));
   pending_ = DayDelta{};
   stored_counters_ = std::move(counters);
   stats_.commits.fetch_add(1, std::memory_order_relaxed);

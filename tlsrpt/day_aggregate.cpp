@@ -13,6 +13,8 @@ namespace mtasts::tlsrpt {
 namespace {
 
 constexpr UnixSeconds DropLogInterval = 60;
+// recycle() keeps at most this many entries' storage (about 8 MiB).
+constexpr std::size_t MaxRecycledEntries = (8u << 20) / sizeof(DayEntry);
 
 std::shared_ptr<spdlog::logger> logger() {
   static auto l = moduleLogger("tlsrpt");
@@ -213,19 +215,25 @@ void DayAggregate::setPositionLocked(std::string name, std::string bytes) {
 
 DayDelta DayAggregate::takeDelta() {
   DayDelta out;
-  decltype(index_) old_index;
-  {
-    std::lock_guard lock(mutex_);
-    out.entries.swap(entries_);
-    out.positions.swap(positions_);
-    old_index.swap(index_);
-  }
-  return out;  // old_index is freed here, outside the lock
+  std::lock_guard lock(mutex_);
+  out.entries.swap(entries_);
+  entries_.swap(spare_);  // empty, with the capacity of an earlier delta (or none)
+  out.positions.swap(positions_);
+  ++generation_;  // every DomainState's pending slots are now stale
+  return out;
+}
+
+void DayAggregate::recycle(std::vector<DayEntry> entries) {
+  // A burst's storage is not kept for good: only what a busy ordinary interval needs.
+  if (entries.capacity() > MaxRecycledEntries) return;
+  entries.clear();  // the entries' strings are freed here, outside the lock
+  std::lock_guard lock(mutex_);
+  if (entries.capacity() > spare_.capacity()) spare_.swap(entries);
 }
 
 void DayAggregate::seed(const DayEntry& stored) {
   std::lock_guard lock(mutex_);
-  auto& state = known_[stored.day.days][stored.domain];
+  auto& state = known_[stored.day.days].domains[stored.domain];
   const EntryDigest digest = entryDigest(stored.counts.policy, stored.tlsrpt_record);
   if (std::find(state.digests.begin(), state.digests.end(), digest) == state.digests.end()) {
     state.digests.push_back(digest);
@@ -239,12 +247,18 @@ std::size_t DayAggregate::pendingEntries() const {
 
 void DayAggregate::pruneLocked(UtcDay today) {
   // Sessions are added under the clock's day; a clock that steps back a little still finds
-  // yesterday's bounds. Older days are no longer added to.
-  while (!known_.empty() && known_.begin()->first < today.days - 1) known_.erase(known_.begin());
+  // yesterday's bounds. Older days are no longer added to, except by a source that counts
+  // under its own time (addBatch): such a day stays while the current delta has entries of
+  // it, so that their slots are found and no entry key is made twice in one delta.
+  for (auto it = known_.begin(); it != known_.end() && it->first < today.days - 1;) {
+    it = it->second.generation == generation_ ? std::next(it) : known_.erase(it);
+  }
 }
 
 DayAggregate::DomainState* DayAggregate::admitLocked(UtcDay day, std::string_view domain, Notes& notes) {
-  auto& domains = known_[day.days];
+  auto& day_state = known_[day.days];
+  day_state.generation = generation_;
+  auto& domains = day_state.domains;
   auto it = domains.find(domain);
   if (it != domains.end()) return &it->second;
   if (domains.size() >= limits_.max_domains_per_day) {
@@ -261,10 +275,11 @@ void DayAggregate::countLocked(UtcDay day, std::string_view domain, std::string_
                                SessionSource source, Notes& notes) {
   DomainState* state = admitLocked(day, domain, notes);
   if (state == nullptr) return;
-  auto& by_domain = index_[day.days];
-  auto found = by_domain.find(domain);  // no allocation when the domain has entries already
-  if (found == by_domain.end()) found = by_domain.emplace(std::string(domain), std::vector<std::uint32_t>{}).first;
-  auto& slots = found->second;
+  if (state->generation != generation_) {
+    state->pending.clear();  // slots of an earlier delta; the capacity is kept
+    state->generation = generation_;
+  }
+  auto& slots = state->pending;
   DayEntry* entry = nullptr;
   for (std::uint32_t i : slots) {
     if (entries_[i].tlsrpt_record == record && entries_[i].counts.policy == policy) {

@@ -96,6 +96,10 @@ class DayAggregate {
 
   // Everything added since the last take. Committer thread.
   DayDelta takeDelta();
+  // A taken delta's entries once committed: emptied here and their storage kept for the
+  // delta after next, so that the reader thread does not grow a new vector (and fault in its
+  // pages) every commit interval. Committer thread.
+  void recycle(std::vector<DayEntry> entries);
 
   // A stored entry of a day the bounds still apply to (today): its domain and its policy
   // count against max_domains_per_day and max_policies_per_domain. Startup, before producers.
@@ -111,10 +115,18 @@ class DayAggregate {
   };
   template <typename T>
   using StringMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
-  // Per day and domain, the digests of its entries, pending or committed, for the bounds.
+  // Per day and domain: the digests of its entries, pending or committed, for the bounds,
+  // and where its entries of the current delta are in entries_ (valid while `generation` is
+  // the aggregate's: a take starts a new generation, so they need no clearing then).
   struct DomainState {
     std::vector<EntryDigest> digests;
+    std::vector<std::uint32_t> pending;
+    std::uint64_t generation = 0;
     bool overflow_logged = false;
+  };
+  struct DayState {
+    StringMap<DomainState> domains;
+    std::uint64_t generation = 0;  // the last generation that counted into this day
   };
   // Things to log once the mutex is released.
   struct Notes {
@@ -137,8 +149,9 @@ class DayAggregate {
 
   mutable std::mutex mutex_;
   std::vector<DayEntry> entries_;
-  std::map<std::int64_t, StringMap<std::vector<std::uint32_t>>> index_;  // day -> domain -> entries_
-  std::map<std::int64_t, StringMap<DomainState>> known_;                 // day -> domain -> state
+  std::vector<DayEntry> spare_;     // recycled storage for the next delta's entries_
+  std::uint64_t generation_ = 1;    // the current delta's; takeDelta() starts the next
+  std::map<std::int64_t, DayState> known_;  // day -> domain -> state
   std::vector<std::pair<std::string, std::string>> positions_;
   UnixSeconds last_drop_log_ = 0;  // drops are logged at most once a minute
   std::uint64_t drops_unlogged_ = 0;

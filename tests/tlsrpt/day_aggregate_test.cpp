@@ -331,3 +331,47 @@ TEST_CASE("a mail-log batch counts each session under its own day and sets its p
   CHECK_FALSE(f.aggregate.addBatch(SessionSource::Maillog, batch, "", "pos-2"));
   CHECK(f.aggregate.takeDelta().empty());
 }
+
+TEST_CASE("a day older than yesterday, added to by two batches of one delta, has one entry in it") {
+  // Catch-up from an old log: each batch prunes the bounds of past days first, and must not
+  // forget the entry the previous batch made for the same key in the same delta.
+  Fixture f;
+  std::vector<DayAggregate::SourcedSession> batch(1);
+  batch[0].at = Noon - 3 * 86'400;
+  batch[0].report_domain = "good.test";
+  batch[0].outcome.policy = stsPolicy("good.test");
+  REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "pos-1"));
+  REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "pos-2"));
+  DayDelta delta = f.aggregate.takeDelta();
+  REQUIRE(delta.entries.size() == 1);
+  CHECK(delta.entries[0].day == utcDayOf(Noon - 3 * 86'400));
+  CHECK(delta.entries[0].counts.successful_sessions == 2);
+  // The next delta starts afresh for that day too.
+  REQUIRE(f.aggregate.addBatch(SessionSource::Maillog, batch, "file:/var/log/mail.log", "pos-3"));
+  delta = f.aggregate.takeDelta();
+  REQUIRE(delta.entries.size() == 1);
+  CHECK(delta.entries[0].counts.successful_sessions == 1);
+}
+
+TEST_CASE("a recycled delta's storage holds only the sessions added after the take") {
+  Fixture f;
+  addFixture(f.aggregate, "pf311-good-success.dgram", 2);
+  addFixture(f.aggregate, "pf311-unknownca-205-validation-failure.dgram");
+  DayDelta first = f.aggregate.takeDelta();
+  REQUIRE(first.entries.size() == 2);
+  f.aggregate.recycle(std::move(first.entries));
+  for (int round = 0; round < 3; ++round) {
+    // Slots of the earlier delta point past the (now empty) entries: they must not be used.
+    addFixture(f.aggregate, "pf311-unknownca-205-validation-failure.dgram");
+    addFixture(f.aggregate, "pf311-good-success.dgram");
+    DayDelta next = f.aggregate.takeDelta();
+    REQUIRE(next.entries.size() == 2);
+    CHECK(next.sessions() == 2);
+    const DayEntry* good = find(next, "good.test", PolicyType::Sts);
+    REQUIRE(good != nullptr);
+    CHECK(good->counts.successful_sessions == 1);
+    CHECK(good->sources[0] == 1);
+    f.aggregate.recycle(std::move(next.entries));
+  }
+  CHECK(f.aggregate.pendingEntries() == 0);
+}
